@@ -1,0 +1,142 @@
+/*
+ * auth.c - who is calling: one entry point over the authentication methods.
+ *
+ * Methods so far: HTTP Basic against the local users file ("basic") and
+ * roomgate session tokens from /v1/login ("session"). Each method is a
+ * function that either claims the request (returns RG_OK or an error) or
+ * passes (RG_ERR_NOT_FOUND), so upstream JWTs, proxy headers and API keys
+ * slot in as further entries of the same table.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+
+#include "internal.h"
+
+/* A hash of a random password: an unknown user costs the same PBKDF2 work as
+ * a known one, so timing does not reveal which names exist. */
+static const char dummy_hash[] =
+	"$pbkdf2-sha256$600000$jvi8FL5_sylgBg7UpzCGSQ$xxyyW87RDG0sT1uBeS7kbRPYieyLP7YjLQNiCo2umVg";
+
+void rg_user_clear(rg_user_t *u)
+{
+	if (!u)
+		return;
+	free(u->id);
+	free(u->name);
+	for (size_t i = 0; i < u->ngroups; i++)
+		free(u->groups[i]);
+	free(u->groups);
+	memset(u, 0, sizeof(*u));
+}
+
+rg_err rg_user_set(rg_user_t *u, const char *id, const char *name, char *const *groups,
+		   size_t ngroups, const char *method)
+{
+	rg_user_clear(u);
+	u->id = strdup(id);
+	u->name = strdup(name ? name : id);
+	u->groups = ngroups ? calloc(ngroups, sizeof(char *)) : NULL;
+	u->method = method;
+	if (!u->id || !u->name || (ngroups && !u->groups))
+		goto fail;
+	for (size_t i = 0; i < ngroups; i++) {
+		if (!(u->groups[i] = strdup(groups[i])))
+			goto fail;
+		u->ngroups++;
+	}
+	return RG_OK;
+fail:
+	rg_user_clear(u);
+	return RG_ERR_NOMEM;
+}
+
+static rg_err bad_credentials(rg_error *err)
+{
+	return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials",
+		       "invalid user name or password");
+}
+
+rg_err rg_auth_password(const rg_config_t *cfg, const char *name, const char *password,
+			rg_user_t *user, const char *method, rg_error *err)
+{
+	const rg_local_user *u = rg_users_find(&cfg->users, name);
+
+	if (!u) {
+		(void)rg_password_verify(password, dummy_hash);
+		return bad_credentials(err);
+	}
+	if (!rg_password_verify(password, u->hash))
+		return bad_credentials(err);
+	if (rg_user_set(user, u->name, u->display, u->groups, u->ngroups, method))
+		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+	return RG_OK;
+}
+
+static rg_err auth_basic(const rg_config_t *cfg, const char *authz, rg_user_t *user,
+			 rg_error *err)
+{
+	const char *b64;
+	unsigned char *raw = NULL;
+	size_t len = 0;
+	char *colon;
+	rg_err rc;
+
+	if (strncasecmp(authz, "Basic ", 6))
+		return RG_ERR_NOT_FOUND;
+	b64 = authz + 6;
+	while (*b64 == ' ')
+		b64++;
+	raw = rg_b64_decode(b64, strlen(b64), &len);
+	if (!raw || memchr(raw, '\0', len) || !(colon = strchr((char *)raw, ':'))) {
+		rc = rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials",
+			     "malformed Basic credentials");
+		goto out;
+	}
+	*colon = '\0';
+	rc = rg_auth_password(cfg, (char *)raw, colon + 1, user, "basic", err);
+out:
+	if (raw) {
+		OPENSSL_cleanse(raw, len);
+		free(raw);
+	}
+	return rc;
+}
+
+static rg_err auth_session(const rg_config_t *cfg, const char *authz, rg_user_t *user,
+			   rg_error *err)
+{
+	const char *tok;
+
+	if (strncasecmp(authz, "Bearer ", 7))
+		return RG_ERR_NOT_FOUND;
+	tok = authz + 7;
+	while (*tok == ' ')
+		tok++;
+	return rg_session_verify(cfg, tok, user, err);
+}
+
+typedef rg_err (*auth_fn)(const rg_config_t *, const char *, rg_user_t *, rg_error *);
+
+static const auth_fn methods[] = {auth_basic, auth_session};
+
+rg_err rg_authenticate(const rg_config_t *cfg, const rg_request_t *req, rg_user_t *user,
+		       rg_error *err)
+{
+	const char *authz = rg_req_header(req, "Authorization");
+
+	memset(user, 0, sizeof(*user));
+	if (!authz || !*authz)
+		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "unauthenticated",
+			       "authentication required: HTTP Basic, or a Bearer token from "
+			       "POST /v1/login");
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		rg_err rc = methods[i](cfg, authz, user, err);
+		if (rc != RG_ERR_NOT_FOUND)
+			return rc;
+	}
+	return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials",
+		       "unsupported Authorization scheme (use Basic or Bearer)");
+}

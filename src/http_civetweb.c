@@ -1,0 +1,263 @@
+/*
+ * http_civetweb.c - serves an rg_app_t over civetweb.
+ *
+ * One catch-all handler turns each civetweb request into an rg_request_t and
+ * writes back the rg_response_t; paths that are not API routes fall through
+ * to civetweb's static file serving from the web root. civetweb's own error
+ * pages are replaced by JSON errors, and every request gets one JSON access
+ * log line (method, path without query, status, duration, user).
+ */
+#include <civetweb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+struct rg_server {
+	struct mg_context *ctx;
+	rg_app_t *app;
+	int port;
+};
+
+/* Per worker thread: civetweb runs one request at a time on a thread. */
+static _Thread_local struct timespec req_start;
+static _Thread_local char req_user[128];
+
+static const char *conn_header(void *ctx, const char *name)
+{
+	return mg_get_header((const struct mg_connection *)ctx, name);
+}
+
+static void send_response(struct mg_connection *conn, const rg_response_t *resp, bool close)
+{
+	char len[32];
+
+	snprintf(len, sizeof(len), "%zu", resp->body_len);
+	mg_response_header_start(conn, resp->status);
+	if (resp->content_type)
+		mg_response_header_add(conn, "Content-Type", resp->content_type, -1);
+	mg_response_header_add(conn, "Content-Length", len, -1);
+	mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
+	if (close)
+		mg_response_header_add(conn, "Connection", "close", -1);
+	if (resp->headers[0])
+		mg_response_header_add_lines(conn, resp->headers);
+	mg_response_header_send(conn);
+	if (resp->body_len && strcmp(mg_get_request_info(conn)->request_method, "HEAD"))
+		mg_write(conn, resp->body, resp->body_len);
+}
+
+static int api_handler(struct mg_connection *conn, void *cbdata)
+{
+	rg_server_t *srv = cbdata;
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	rg_request_t req = {0};
+	rg_response_t resp = {0};
+	char *body = NULL;
+	size_t len = 0;
+	bool too_large = ri->content_length > RG_MAX_BODY;
+	int status;
+
+	req.method = ri->request_method;
+	req.path = ri->local_uri;
+	req.query = ri->query_string;
+	req.remote_addr = ri->remote_addr;
+	req.header = conn_header;
+	req.header_ctx = conn;
+	if (too_large) {
+		/* not read: answer 413 from the declared length and close */
+		req.body_len = (size_t)ri->content_length;
+	} else if (ri->content_length != 0) {
+		body = malloc(RG_MAX_BODY + 2);
+		if (!body)
+			return 500;
+		for (;;) {
+			int n = mg_read(conn, body + len, RG_MAX_BODY + 1 - len);
+			if (n <= 0)
+				break;
+			len += (size_t)n;
+			if (len > RG_MAX_BODY) {
+				too_large = true;
+				break;
+			}
+		}
+		body[len] = '\0';
+		req.body = body;
+		req.body_len = len;
+	}
+	if (!rg_app_handle(srv->app, &req, &resp)) {
+		free(body);
+		return 0; /* static files */
+	}
+	send_response(conn, &resp, too_large);
+	snprintf(req_user, sizeof(req_user), "%s", resp.user);
+	status = resp.status;
+	rg_response_clear(&resp);
+	free(body);
+	return status;
+}
+
+static int begin_request(struct mg_connection *conn)
+{
+	(void)conn;
+	clock_gettime(CLOCK_MONOTONIC, &req_start);
+	req_user[0] = '\0';
+	return 0;
+}
+
+static void end_request(const struct mg_connection *conn, int status)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	struct timespec now;
+	double ms;
+	json_t *f;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (double)(now.tv_sec - req_start.tv_sec) * 1e3 +
+	     (double)(now.tv_nsec - req_start.tv_nsec) / 1e6;
+	f = json_pack("{s:s?,s:s?,s:i,s:f,s:s?}", "method", ri->request_method, "path",
+		      ri->local_uri, "status", status, "ms", ms, "remote", ri->remote_addr);
+	if (f && req_user[0])
+		json_object_set_new(f, "user", json_string(req_user));
+	rg_log_json("info", "access", f);
+}
+
+static int http_error(struct mg_connection *conn, int status, const char *msg)
+{
+	rg_response_t resp = {0};
+	json_t *body;
+	const char *code = status == 404 ? "not_found"
+			   : status == 405 ? "method_not_allowed"
+			   : status == 413 ? "body_too_large"
+			   : status < 500  ? "bad_request"
+					   : "internal_error";
+
+	(void)msg; /* civetweb's text may name file system paths */
+	body = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message",
+			 status == 404 ? "not found" : code);
+	resp.status = status;
+	resp.content_type = "application/json";
+	resp.body = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	resp.body_len = resp.body ? strlen(resp.body) : 0;
+	json_decref(body);
+	send_response(conn, &resp, status >= 400 && status != 404 && status != 405);
+	rg_response_clear(&resp);
+	return 0;
+}
+
+static int log_message(const struct mg_connection *conn, const char *message)
+{
+	(void)conn;
+	rg_log("warn", "civetweb", message);
+	return 1;
+}
+
+static void log_listening(const rg_config_t *cfg, int port)
+{
+	char host[300], url[400];
+	char *colon;
+
+	snprintf(host, sizeof(host), "%s", cfg->listen);
+	if ((colon = strrchr(host, ':')))
+		*colon = '\0';
+	if (!host[0] || !strcmp(host, "0.0.0.0"))
+		snprintf(host, sizeof(host), "127.0.0.1");
+	snprintf(url, sizeof(url), "http://%s:%d", host, port);
+	rg_log_json("info", "listening",
+		    json_pack("{s:s,s:i,s:s,s:b,s:s?}", "msg", "roomgate is listening", "port", port,
+			      "url", url, "dev", cfg->dev, "web_root", cfg->web_root));
+}
+
+rg_err rg_server_start(rg_app_t *app, rg_server_t **out, rg_error *err)
+{
+	static int lib_init;
+	rg_config_t *cfg = rg_app_config(app);
+	struct mg_callbacks cb;
+	struct mg_server_port ports[4];
+	struct mg_init_data init;
+	struct mg_error_data ed;
+	char errtxt[256] = "";
+	const char *options[32];
+	int n = 0, np;
+	rg_server_t *srv = NULL;
+	rg_err rc = RG_OK;
+
+	*out = NULL;
+	if (!lib_init) {
+		mg_init_library(0);
+		lib_init = 1;
+	}
+	srv = calloc(1, sizeof(*srv));
+	if (!srv) {
+		rc = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+		goto out;
+	}
+	srv->app = app;
+	options[n++] = "listening_ports";
+	options[n++] = cfg->listen;
+	options[n++] = "num_threads";
+	options[n++] = "64";
+	options[n++] = "tcp_nodelay";
+	options[n++] = "1";
+	options[n++] = "enable_keep_alive";
+	options[n++] = "yes";
+	options[n++] = "keep_alive_timeout_ms";
+	options[n++] = "15000";
+	options[n++] = "request_timeout_ms";
+	options[n++] = "10000";
+	options[n++] = "enable_directory_listing";
+	options[n++] = "no";
+	options[n++] = "access_control_allow_origin";
+	options[n++] = "";
+	if (cfg->web_root) {
+		options[n++] = "document_root";
+		options[n++] = cfg->web_root;
+	}
+	options[n] = NULL;
+	memset(&cb, 0, sizeof(cb));
+	cb.begin_request = begin_request;
+	cb.end_request = end_request;
+	cb.http_error = http_error;
+	cb.log_message = log_message;
+	memset(&init, 0, sizeof(init));
+	init.callbacks = &cb;
+	init.configuration_options = options;
+	memset(&ed, 0, sizeof(ed));
+	ed.text = errtxt;
+	ed.text_buffer_size = sizeof(errtxt);
+	srv->ctx = mg_start2(&init, &ed);
+	if (!srv->ctx) {
+		rc = rg_fail(err, RG_ERR_IO, "listen_failed", "cannot listen on %s: %s", cfg->listen,
+			     errtxt[0] ? errtxt : "unknown error");
+		goto out;
+	}
+	mg_set_request_handler(srv->ctx, "/", api_handler, srv);
+	np = mg_get_server_ports(srv->ctx, 4, ports);
+	srv->port = np > 0 ? ports[0].port : 0;
+	log_listening(cfg, srv->port);
+	*out = srv;
+	srv = NULL;
+out:
+	if (srv) {
+		if (srv->ctx)
+			mg_stop(srv->ctx);
+		free(srv);
+	}
+	rg_config_free(cfg);
+	return rc;
+}
+
+int rg_server_port(const rg_server_t *srv)
+{
+	return srv ? srv->port : 0;
+}
+
+void rg_server_stop(rg_server_t *srv)
+{
+	if (!srv)
+		return;
+	mg_stop(srv->ctx);
+	free(srv);
+}

@@ -1,0 +1,126 @@
+/*
+ * http_token.c - POST /token, LiveKit's standard token endpoint.
+ *
+ * Speaks livekit-client's TokenSource.endpoint wire format (proto field
+ * names; camelCase accepted too) and the OpenVidu/LiveKit tutorial shape
+ * {"roomName","participantName"} -> also answers "token".
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const char *const fields[][2] = {
+	{"room_name", "roomName"},
+	{"participant_name", "participantName"},
+	{"participant_identity", "participantIdentity"},
+	{"participant_metadata", "participantMetadata"},
+	{"participant_attributes", "participantAttributes"},
+	{"room_config", "roomConfig"},
+};
+#define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
+
+/* Every key must be a known field, spelt once. */
+static rg_err check_keys(const json_t *body, const char *const (*known)[2], size_t n,
+			 rg_error *err)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)body, k, v) {
+		size_t i;
+		for (i = 0; i < n && strcmp(known[i][0], k) && strcmp(known[i][1], k); i++)
+			;
+		if (i == n)
+			return rg_fail(err, RG_ERR_INVALID, "invalid_request", "unknown field '%s'", k);
+		if (strcmp(known[i][0], known[i][1]) && json_object_get(body, known[i][0]) &&
+		    json_object_get(body, known[i][1]))
+			return rg_fail(err, RG_ERR_INVALID, "invalid_request",
+				       "field '%s' given twice (as %s and %s)", known[i][0],
+				       known[i][0], known[i][1]);
+	}
+	return RG_OK;
+}
+
+/* An optional string field; "" counts as absent. */
+static rg_err opt_string(const json_t *body, size_t idx, const char **out, rg_error *err)
+{
+	json_t *v = rg_json_get2(body, fields[idx][0], fields[idx][1], NULL);
+
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return RG_OK;
+	if (!json_is_string(v))
+		return rg_fail(err, RG_ERR_INVALID, "invalid_request", "%s must be a string",
+			       fields[idx][0]);
+	*out = json_string_length(v) ? json_string_value(v) : NULL;
+	return RG_OK;
+}
+
+void rg_route_token(rg_ctx *c)
+{
+	json_t *body = NULL, *attrs, *rc, *resp, *v;
+	const char *room, *name, *identity, *metadata, *k;
+	rg_user_t user = {0};
+	rg_join_result res = {0};
+	rg_join join = {0};
+	rg_error err = {0};
+	bool openvidu;
+
+	if (strcmp(c->req->method, "POST")) {
+		rg_add_header(c, "Allow: POST, OPTIONS");
+		rg_fail(&err, RG_ERR_METHOD, "method_not_allowed", "use POST /token");
+		goto fail;
+	}
+	if (rg_authenticate(c->cfg, c->req, &user, &err) || rg_body_json(c, &body, &err) ||
+	    check_keys(body, fields, N_FIELDS, &err) || opt_string(body, 0, &room, &err) ||
+	    opt_string(body, 1, &name, &err) || opt_string(body, 2, &identity, &err) ||
+	    opt_string(body, 3, &metadata, &err))
+		goto fail;
+	attrs = rg_json_get2(body, fields[4][0], fields[4][1], NULL);
+	if (json_is_null(attrs))
+		attrs = NULL;
+	if (attrs && !json_is_object(attrs)) {
+		rg_fail(&err, RG_ERR_INVALID, "invalid_request",
+			"participant_attributes must be an object of strings");
+		goto fail;
+	}
+	json_object_foreach(attrs, k, v) {
+		if (!json_is_string(v)) {
+			rg_fail(&err, RG_ERR_INVALID, "invalid_request",
+				"participant_attributes.%s must be a string", k);
+			goto fail;
+		}
+	}
+	rc = rg_json_get2(body, fields[5][0], fields[5][1], NULL);
+	if (json_is_null(rc))
+		rc = NULL;
+	openvidu = json_object_get(body, "roomName") || json_object_get(body, "participantName");
+
+	join.room = room;
+	join.name = name;
+	join.identity = identity;
+	join.metadata = metadata;
+	join.attributes = attrs;
+	join.room_config = rc;
+	if (rg_join_issue(c->cfg, &user, &join, &res, &err))
+		goto fail;
+	rg_metrics_token_issued(c->app);
+	resp = json_pack("{s:s,s:s,s:s,s:s,s:I}", "server_url", c->cfg->livekit_url,
+			 "participant_token", res.jwt, "room_name", res.room, "participant_identity",
+			 res.identity, "expires_at", (json_int_t)res.expires_at);
+	if (resp && openvidu)
+		json_object_set_new(resp, "token", json_string(res.jwt));
+	rg_add_header(c, "Cache-Control: no-store");
+	rg_respond_json(c, 201, resp);
+	snprintf(c->resp->user, sizeof(c->resp->user), "%s", user.id);
+	goto out;
+fail:
+	if (user.id)
+		snprintf(c->resp->user, sizeof(c->resp->user), "%s", user.id);
+	rg_respond_error(c, &err);
+out:
+	rg_join_result_clear(&res);
+	rg_user_clear(&user);
+	json_decref(body);
+}

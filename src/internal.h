@@ -1,0 +1,212 @@
+/*
+ * internal.h - declarations shared by libroomgate's source files.
+ *
+ * Nothing here is public API: the public surface is include/roomgate.h.
+ */
+#ifndef RG_INTERNAL_H
+#define RG_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "roomgate.h"
+
+#define RG_MAX_NAME 256        /* LiveKit's limit for identity and room name */
+#define RG_MAX_METADATA 64000  /* participant metadata, pre-v1.13.2 limit */
+#define RG_LEEWAY 60
+
+/* error.c */
+rg_err rg_fail(rg_error *err, rg_err code, const char *slug, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* util.c */
+char *rg_strdup(const char *s);
+char *rg_strndup(const char *s, size_t n);
+void rg_free_secret(char *s);
+/* base64url without padding of n bytes; returns malloc'd string. */
+char *rg_b64url_encode(const unsigned char *in, size_t n);
+/* standard base64 (padded); returns malloc'd string. */
+char *rg_b64_encode(const unsigned char *in, size_t n);
+/* decodes standard or url base64 (padding optional); malloc'd, *outlen set. */
+unsigned char *rg_b64_decode(const char *in, size_t inlen, size_t *outlen);
+/* glob match: '*' any run, '?' one char. */
+bool rg_glob_match(const char *pattern, const char *s);
+bool rg_utf8_valid(const char *s, size_t n);
+/* reads a whole file (limit bytes); malloc'd, NUL-terminated. */
+rg_err rg_read_file(const char *path, size_t limit, char **out, size_t *len, rg_error *err);
+/* joins base_dir and a relative path; absolute paths are copied. */
+char *rg_path_resolve(const char *base_dir, const char *path);
+/* a string in json, or NULL */
+const char *rg_json_str(const json_t *obj, const char *key);
+/* a value by snake_case or camelCase key; *used gets the key found */
+json_t *rg_json_get2(const json_t *obj, const char *snake, const char *camel, const char **used);
+char *rg_json_compact(const json_t *v);
+time_t rg_now(void);
+
+/* log.c */
+void rg_log_json(const char *level, const char *event, json_t *fields /* stolen, may be NULL */);
+
+/* roomconfig.c */
+struct rg_roomconfig {
+	json_t *obj; /* camelCase, only set fields; agents as array (maybe absent) */
+};
+/* Parses a JSON value into a room config (validating). Metadata given as an
+ * object is serialized to a string. */
+rg_err rg_roomconfig_from_json(const json_t *in, rg_roomconfig_t **out, rg_error *err);
+/* The agents array (borrowed; may be NULL). */
+json_t *rg_roomconfig_agents(const rg_roomconfig_t *rc);
+
+/* token.c */
+/* The payload the token would have (a new reference), without iss/nbf/exp. */
+json_t *rg_token_claims(const rg_token_t *tok);
+/* Validates a VideoGrant object and merges it into the token's video claim. */
+rg_err rg_token_merge_grants(rg_token_t *tok, const json_t *grants, rg_error *err);
+/* HS256-signs a JSON payload with a secret; malloc'd JWT. */
+rg_err rg_jwt_sign_hs256(json_t *payload, const char *secret, char **out, rg_error *err);
+/* Verifies an HS256 JWT with `secret` (alg must be HS256, nbf/exp with leeway)
+ * and returns the payload (new reference). */
+rg_err rg_jwt_verify_hs256(const char *jwt, const char *secret, time_t now,
+			   json_t **payload, rg_error *err);
+
+/* users.c */
+typedef struct rg_local_user {
+	char *name;
+	char *hash;
+	char *display;
+	char **groups;
+	size_t ngroups;
+} rg_local_user;
+
+typedef struct rg_users {
+	rg_local_user *v;
+	size_t n;
+} rg_users;
+
+rg_err rg_users_parse(const char *text, size_t len, rg_users *out, rg_error *err);
+rg_err rg_users_load(const char *path, rg_users *out, rg_error *err);
+void rg_users_clear(rg_users *u);
+const rg_local_user *rg_users_find(const rg_users *u, const char *name);
+
+/* config.c: the parsed, immutable configuration */
+typedef struct rg_profile {
+	char *key;            /* profile name */
+	char *agent_name;
+	char *description;
+	char *deployment;
+	json_t *metadata;     /* template object or NULL */
+	json_t *client_fields;/* array of strings, or NULL */
+	bool client_any;      /* "client_metadata": "*" */
+	bool json_only;       /* metadata_format json (default) */
+} rg_profile;
+
+typedef struct rg_rule {
+	char *name;
+	char **m_users; size_t n_users;
+	char **m_groups; size_t n_groups;
+	char **m_methods; size_t n_methods;
+	char **rooms; size_t n_rooms;
+	bool session_rooms;
+	char **agents; size_t n_agents;
+	bool agents_any;
+	json_t *grants;       /* VideoGrant overlay (object) */
+	long ttl;             /* seconds, 0 = default */
+} rg_rule;
+
+struct rg_config {
+	atomic_int refs;
+	bool dev;
+	char *listen;
+	char *livekit_url;
+	char *api_key;
+	char *api_secret;
+	char *web_root;
+	char *session_secret;
+	long session_ttl;
+	long default_ttl;
+	long max_ttl;
+	char *room_prefix;
+	char **cors; size_t n_cors;
+	rg_users users;
+	rg_profile *profiles; size_t n_profiles;
+	rg_rule *rules; size_t n_rules;
+};
+
+const rg_profile *rg_config_profile(const rg_config_t *cfg, const char *key);
+
+/* session.c: roomgate's own short-lived bearer tokens */
+rg_err rg_session_issue(const rg_config_t *cfg, const rg_user_t *user, char **token,
+			long *expires_in, rg_error *err);
+rg_err rg_session_verify(const rg_config_t *cfg, const char *token, rg_user_t *user,
+			 rg_error *err);
+
+/* auth.c */
+rg_err rg_authenticate(const rg_config_t *cfg, const rg_request_t *req, rg_user_t *user,
+		       rg_error *err);
+/* Checks a local user's password (PBKDF2) and fills `user`. */
+rg_err rg_auth_password(const rg_config_t *cfg, const char *name, const char *password,
+			rg_user_t *user, const char *method, rg_error *err);
+rg_err rg_user_set(rg_user_t *u, const char *id, const char *name, char *const *groups,
+		   size_t ngroups, const char *method);
+
+/* policy.c */
+const rg_rule *rg_policy_rule(const rg_config_t *cfg, const rg_user_t *user);
+bool rg_policy_room_allowed(const rg_rule *rule, const char *room);
+/* Resolves one requested agent into the dispatch written into the token:
+ * *out is {"agentName", "metadata", "deployment"?}. `by_profile` says whether
+ * `name` is a profile key (/v1/sessions) or an agent name (/token).
+ * `client_md` may be NULL, a string or an object. */
+rg_err rg_policy_agent(const rg_config_t *cfg, const rg_rule *rule, const rg_user_t *user,
+		       const char *room, const char *name, bool by_profile,
+		       const json_t *client_md, const char *deployment, json_t **out,
+		       rg_error *err);
+
+/* issue.c: the join-token flow shared by /token and /v1/sessions */
+typedef struct rg_join {
+	const char *room;        /* NULL: provision a unique room */
+	const char *identity;    /* requested identity or NULL */
+	const char *name;
+	const char *metadata;
+	const json_t *attributes;
+	const json_t *room_config; /* RoomConfiguration request JSON or NULL */
+	/* /v1/sessions: profile keys and shared client metadata */
+	const json_t *profiles;
+	const json_t *client_metadata;
+} rg_join;
+
+typedef struct rg_join_result {
+	char room[RG_MAX_NAME + 1];
+	char *identity;
+	char *jwt;
+	time_t expires_at;
+	json_t *agents; /* [{"agent_name","metadata"}] */
+} rg_join_result;
+
+rg_err rg_join_issue(const rg_config_t *cfg, const rg_user_t *user, const rg_join *req,
+		     rg_join_result *res, rg_error *err);
+void rg_join_result_clear(rg_join_result *res);
+
+/* app.c: shared HTTP helpers for the route handlers */
+typedef struct rg_ctx {
+	rg_app_t *app;
+	rg_config_t *cfg;
+	const rg_request_t *req;
+	rg_response_t *resp;
+} rg_ctx;
+
+void rg_respond_json(rg_ctx *c, int status, json_t *body /* stolen */);
+void rg_respond_error(rg_ctx *c, const rg_error *err);
+void rg_add_header(rg_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reads the JSON object body (empty body = {}); checks Content-Type. */
+rg_err rg_body_json(rg_ctx *c, json_t **out, rg_error *err);
+const char *rg_req_header(const rg_request_t *req, const char *name);
+void rg_metrics_token_issued(rg_app_t *app);
+void rg_metrics_auth_failed(rg_app_t *app);
+
+void rg_route_token(rg_ctx *c);
+void rg_route_sessions(rg_ctx *c);
+void rg_route_login(rg_ctx *c);
+
+#endif /* RG_INTERNAL_H */

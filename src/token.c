@@ -1,0 +1,387 @@
+/*
+ * token.c - LiveKit access tokens: claims -> HS256 JWT (libjwt), and back.
+ *
+ * The claim names and shapes are LiveKit's (shared/reference/
+ * access-token-claims.md): iss = API key, sub = identity, nbf/exp, name,
+ * metadata, attributes, video (VideoGrant, camelCase), roomConfig, kind.
+ */
+#include <jwt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct rg_token {
+	json_t *claims; /* everything but iss/nbf/exp */
+	long ttl;
+};
+
+static const char *const bool_grants[] = {
+	"roomCreate", "roomJoin", "roomList", "roomRecord", "roomAdmin", "ingressAdmin",
+	"canPublish", "canSubscribe", "canPublishData", "canUpdateOwnMetadata", "hidden",
+	"recorder", "agent", "canSubscribeMetrics", "canManageAgentSession",
+};
+static const char *const string_grants[] = {"room", "destinationRoom"};
+static const char *const track_sources[] = {"camera", "microphone", "screen_share",
+					     "screen_share_audio"};
+static const char *const kinds[] = {"standard", "ingress", "egress", "sip",
+				    "agent", "connector", "bridge"};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool in_list(const char *const *list, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(list[i], s))
+			return true;
+	return false;
+}
+
+rg_token_t *rg_token_new(void)
+{
+	rg_token_t *tok = calloc(1, sizeof(*tok));
+
+	if (!tok)
+		return NULL;
+	tok->claims = json_object();
+	tok->ttl = 600;
+	if (!tok->claims) {
+		free(tok);
+		return NULL;
+	}
+	return tok;
+}
+
+void rg_token_free(rg_token_t *tok)
+{
+	if (!tok)
+		return;
+	json_decref(tok->claims);
+	free(tok);
+}
+
+static rg_err set_str(rg_token_t *tok, const char *claim, const char *v, size_t max)
+{
+	if (!tok || !v || strlen(v) > max || !rg_utf8_valid(v, strlen(v)))
+		return RG_ERR_INVALID;
+	return json_object_set_new(tok->claims, claim, json_string(v)) ? RG_ERR_NOMEM : RG_OK;
+}
+
+rg_err rg_token_set_identity(rg_token_t *tok, const char *identity)
+{
+	if (!identity || !*identity)
+		return RG_ERR_INVALID;
+	return set_str(tok, "sub", identity, RG_MAX_NAME);
+}
+
+rg_err rg_token_set_name(rg_token_t *tok, const char *name)
+{
+	return set_str(tok, "name", name, RG_MAX_METADATA);
+}
+
+rg_err rg_token_set_metadata(rg_token_t *tok, const char *metadata)
+{
+	return set_str(tok, "metadata", metadata, RG_MAX_METADATA);
+}
+
+rg_err rg_token_set_kind(rg_token_t *tok, const char *kind)
+{
+	if (!kind || !in_list(kinds, COUNT(kinds), kind))
+		return RG_ERR_INVALID;
+	return set_str(tok, "kind", kind, 32);
+}
+
+rg_err rg_token_set_attribute(rg_token_t *tok, const char *key, const char *value)
+{
+	json_t *attrs;
+
+	if (!tok || !key || !*key || !value || !rg_utf8_valid(key, strlen(key)) ||
+	    !rg_utf8_valid(value, strlen(value)))
+		return RG_ERR_INVALID;
+	attrs = json_object_get(tok->claims, "attributes");
+	if (!attrs) {
+		attrs = json_object();
+		if (json_object_set_new(tok->claims, "attributes", attrs))
+			return RG_ERR_NOMEM;
+	}
+	return json_object_set_new(attrs, key, json_string(value)) ? RG_ERR_NOMEM : RG_OK;
+}
+
+rg_err rg_token_set_ttl(rg_token_t *tok, long seconds)
+{
+	if (!tok || seconds <= 0)
+		return RG_ERR_INVALID;
+	tok->ttl = seconds;
+	return RG_OK;
+}
+
+static json_t *video(rg_token_t *tok)
+{
+	json_t *v = json_object_get(tok->claims, "video");
+
+	if (!v) {
+		v = json_object();
+		json_object_set_new(tok->claims, "video", v);
+	}
+	return v;
+}
+
+rg_err rg_token_set_room(rg_token_t *tok, const char *room)
+{
+	json_t *v;
+
+	if (!tok || !room || !*room || strlen(room) > RG_MAX_NAME ||
+	    !rg_utf8_valid(room, strlen(room)))
+		return RG_ERR_INVALID;
+	if (!(v = video(tok)))
+		return RG_ERR_NOMEM;
+	json_object_set_new(v, "roomJoin", json_true());
+	json_object_set_new(v, "room", json_string(room));
+	return RG_OK;
+}
+
+rg_err rg_token_set_grant(rg_token_t *tok, const char *grant, int value)
+{
+	json_t *v;
+
+	if (!tok || !grant || !in_list(bool_grants, COUNT(bool_grants), grant))
+		return RG_ERR_INVALID;
+	if (!(v = video(tok)))
+		return RG_ERR_NOMEM;
+	return json_object_set_new(v, grant, json_boolean(value)) ? RG_ERR_NOMEM : RG_OK;
+}
+
+/* Validates a VideoGrant object (camelCase names, right types). */
+static rg_err check_grants(const json_t *g, rg_error *err)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(g))
+		return rg_fail(err, RG_ERR_INVALID, "invalid_grants", "grants must be an object");
+	json_object_foreach((json_t *)g, k, v) {
+		if (in_list(bool_grants, COUNT(bool_grants), k)) {
+			if (!json_is_boolean(v))
+				return rg_fail(err, RG_ERR_INVALID, "invalid_grants",
+					       "grant '%s' must be a boolean", k);
+		} else if (in_list(string_grants, COUNT(string_grants), k)) {
+			if (!json_is_string(v))
+				return rg_fail(err, RG_ERR_INVALID, "invalid_grants",
+					       "grant '%s' must be a string", k);
+		} else if (!strcmp(k, "canPublishSources")) {
+			size_t i;
+			json_t *s;
+			if (!json_is_array(v))
+				return rg_fail(err, RG_ERR_INVALID, "invalid_grants",
+					       "canPublishSources must be an array");
+			json_array_foreach(v, i, s) {
+				if (!json_is_string(s) ||
+				    !in_list(track_sources, COUNT(track_sources), json_string_value(s)))
+					return rg_fail(err, RG_ERR_INVALID, "invalid_grants",
+						       "canPublishSources: camera, microphone, "
+						       "screen_share or screen_share_audio");
+			}
+		} else {
+			return rg_fail(err, RG_ERR_INVALID, "invalid_grants", "unknown grant '%s'", k);
+		}
+	}
+	return RG_OK;
+}
+
+rg_err rg_token_merge_grants(rg_token_t *tok, const json_t *grants, rg_error *err)
+{
+	rg_err rc;
+	json_t *v;
+
+	if ((rc = check_grants(grants, err)))
+		return rc;
+	if (!(v = video(tok)))
+		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+	return json_object_update(v, (json_t *)grants) ? rg_fail(err, RG_ERR_NOMEM, NULL, "oom")
+						       : RG_OK;
+}
+
+rg_err rg_token_set_grants_json(rg_token_t *tok, const char *json, rg_error *err)
+{
+	json_error_t jerr;
+	json_t *g;
+	rg_err rc;
+
+	if (!tok || !json)
+		return rg_fail(err, RG_ERR_INVALID, NULL, "no grants");
+	g = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
+	if (!g)
+		return rg_fail(err, RG_ERR_INVALID, "invalid_json", "grants: %s", jerr.text);
+	rc = rg_token_merge_grants(tok, g, err);
+	json_decref(g);
+	return rc;
+}
+
+rg_err rg_token_set_room_config(rg_token_t *tok, const rg_roomconfig_t *rc)
+{
+	if (!tok || !rc)
+		return RG_ERR_INVALID;
+	return json_object_set_new(tok->claims, "roomConfig", json_deep_copy(rc->obj)) ? RG_ERR_NOMEM
+										  : RG_OK;
+}
+
+json_t *rg_token_claims(const rg_token_t *tok)
+{
+	return json_deep_copy(tok->claims);
+}
+
+rg_err rg_jwt_sign_hs256(json_t *payload, const char *secret, char **out, rg_error *err)
+{
+	jwt_t *jwt = NULL;
+	char *body = NULL, *enc = NULL;
+	rg_err rc = RG_OK;
+
+	*out = NULL;
+	if (!secret || !*secret)
+		return rg_fail(err, RG_ERR_CONFIG, "config_error", "no signing secret configured");
+	body = rg_json_compact(payload);
+	if (!body || jwt_new(&jwt) ||
+	    jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)secret, (int)strlen(secret)) ||
+	    jwt_add_grants_json(jwt, body)) {
+		rc = rg_fail(err, RG_ERR_CRYPTO, "crypto_error", "cannot build the JWT");
+		goto out;
+	}
+	enc = jwt_encode_str(jwt);
+	if (!enc) {
+		rc = rg_fail(err, RG_ERR_CRYPTO, "crypto_error", "cannot sign the JWT");
+		goto out;
+	}
+	*out = enc;
+out:
+	free(body);
+	jwt_free(jwt);
+	return rc;
+}
+
+static rg_err check_times(const json_t *payload, time_t now, rg_error *err)
+{
+	json_t *exp = json_object_get(payload, "exp"), *nbf = json_object_get(payload, "nbf");
+
+	if (!json_is_integer(exp))
+		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_token", "token has no exp");
+	if ((time_t)json_integer_value(exp) + RG_LEEWAY < now)
+		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_token", "token has expired");
+	if (nbf && !json_is_integer(nbf))
+		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_token", "nbf is not a number");
+	if (nbf && (time_t)json_integer_value(nbf) > now + RG_LEEWAY)
+		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_token", "token is not yet valid");
+	return RG_OK;
+}
+
+rg_err rg_jwt_verify_hs256(const char *token, const char *secret, time_t now, json_t **payload,
+			   rg_error *err)
+{
+	jwt_t *jwt = NULL;
+	char *grants = NULL;
+	json_t *p = NULL;
+	rg_err rc = RG_OK;
+
+	*payload = NULL;
+	if (!token || !secret || !*secret || strlen(token) > 16384)
+		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_token", "invalid token");
+	/* libjwt 1.x verifies with the alg named in the token's header; we
+	 * only accept HS256 and check that the header said so. */
+	if (jwt_decode(&jwt, token, (const unsigned char *)secret, (int)strlen(secret)) || !jwt ||
+	    jwt_get_alg(jwt) != JWT_ALG_HS256) {
+		rc = rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_token",
+			     "token signature is invalid");
+		goto out;
+	}
+	grants = jwt_get_grants_json(jwt, NULL);
+	p = grants ? json_loads(grants, 0, NULL) : NULL;
+	if (!json_is_object(p)) {
+		rc = rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_token", "token payload is invalid");
+		goto out;
+	}
+	if ((rc = check_times(p, now ? now : rg_now(), err)))
+		goto out;
+	*payload = p;
+	p = NULL;
+out:
+	json_decref(p);
+	free(grants);
+	jwt_free(jwt);
+	return rc;
+}
+
+rg_err rg_token_sign(const rg_token_t *tok, const char *api_key, const char *api_secret,
+		     time_t now, char **jwt_out, time_t *expires_at, rg_error *err)
+{
+	json_t *payload;
+	rg_err rc;
+
+	*jwt_out = NULL;
+	if (!tok || !json_string_length(json_object_get(tok->claims, "sub")))
+		return rg_fail(err, RG_ERR_INVALID, "invalid_request", "token has no identity");
+	if (!api_key || !*api_key || !api_secret || !*api_secret)
+		return rg_fail(err, RG_ERR_CONFIG, "config_error", "LiveKit API key and secret needed");
+	if (!now)
+		now = rg_now();
+	payload = json_deep_copy(tok->claims);
+	if (!payload)
+		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+	json_object_set_new(payload, "iss", json_string(api_key));
+	json_object_set_new(payload, "nbf", json_integer((json_int_t)now));
+	json_object_set_new(payload, "exp", json_integer((json_int_t)(now + tok->ttl)));
+	rc = rg_jwt_sign_hs256(payload, api_secret, jwt_out, err);
+	json_decref(payload);
+	if (!rc && expires_at)
+		*expires_at = now + tok->ttl;
+	return rc;
+}
+
+static json_t *decode_part(const char *s, size_t n)
+{
+	size_t len;
+	unsigned char *raw = rg_b64_decode(s, n, &len);
+	json_t *v;
+
+	if (!raw)
+		return NULL;
+	v = json_loadb((const char *)raw, len, 0, NULL);
+	free(raw);
+	return v;
+}
+
+rg_err rg_token_inspect(const char *jwt, const char *api_secret, time_t now, char **claims_json,
+			int *verified, rg_error *err)
+{
+	const char *d1, *d2;
+	json_t *head = NULL, *payload = NULL, *out = NULL, *checked = NULL;
+	rg_error verr;
+	rg_err rc = RG_OK;
+
+	*claims_json = NULL;
+	if (verified)
+		*verified = -1;
+	if (!jwt || !(d1 = strchr(jwt, '.')) || !(d2 = strchr(d1 + 1, '.')) || strchr(d2 + 1, '.'))
+		return rg_fail(err, RG_ERR_INVALID, "invalid_token", "not a JWT (three parts)");
+	head = decode_part(jwt, (size_t)(d1 - jwt));
+	payload = decode_part(d1 + 1, (size_t)(d2 - d1 - 1));
+	if (!json_is_object(head) || !json_is_object(payload)) {
+		rc = rg_fail(err, RG_ERR_INVALID, "invalid_token", "JWT parts are not JSON objects");
+		goto out;
+	}
+	if (api_secret && verified) {
+		memset(&verr, 0, sizeof(verr));
+		*verified = rg_jwt_verify_hs256(jwt, api_secret, now, &checked, &verr) == RG_OK;
+		if (!*verified && err)
+			*err = verr;
+	}
+	out = json_pack("{s:O,s:O,s:o}", "header", head, "claims", payload, "verified",
+			api_secret ? json_boolean(verified && *verified == 1) : json_null());
+	*claims_json = out ? json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	if (!*claims_json)
+		rc = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+out:
+	json_decref(head);
+	json_decref(payload);
+	json_decref(out);
+	json_decref(checked);
+	return rc;
+}
