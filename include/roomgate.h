@@ -185,6 +185,10 @@ typedef struct rg_user {
 
 void rg_user_clear(rg_user_t *user);
 
+/* Makes a new API key ("rk_" + 256 random bits) and the "sha256:<hex>"
+ * digest that goes into the config's api_keys. Free both with rg_free. */
+rg_err rg_apikey_new(char **key, char **hash);
+
 /* ------------------------------------------------------------------------ */
 /* Configuration and policy                                                  */
 /* ------------------------------------------------------------------------ */

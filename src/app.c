@@ -15,9 +15,9 @@
 
 #include "internal.h"
 
-static const char *const route_names[] = {"token", "sessions", "login", "healthz", "metrics",
-					  "other"};
-enum { R_TOKEN, R_SESSIONS, R_LOGIN, R_HEALTHZ, R_METRICS, R_OTHER, R_COUNT };
+static const char *const route_names[] = {"token",   "sessions", "login", "profiles", "dispatch",
+					  "healthz", "metrics",  "other"};
+enum { R_TOKEN, R_SESSIONS, R_LOGIN, R_PROFILES, R_DISPATCH, R_HEALTHZ, R_METRICS, R_OTHER, R_COUNT };
 static const int statuses[] = {200, 201, 204, 400, 401, 403, 404, 405,
 			       413, 415, 429, 500, 502, 503};
 #define N_STATUS (sizeof(statuses) / sizeof(statuses[0]))
@@ -155,7 +155,10 @@ void rg_respond_error(rg_ctx *c, const rg_error *err)
 		if (authz && !strncasecmp(authz, "Basic ", 6))
 			rg_add_header(c, "WWW-Authenticate: Basic realm=\"roomgate\", charset=\"UTF-8\"");
 		else if (authz)
-			rg_add_header(c, "WWW-Authenticate: Bearer realm=\"roomgate\", error=\"invalid_token\"");
+			rg_add_header(c,
+				      "WWW-Authenticate: Bearer realm=\"roomgate\", error=\"invalid_token\", "
+				      "error_description=\"%s\"",
+				      strchr(msg, '"') ? "invalid token" : msg);
 		else
 			rg_add_header(c, "WWW-Authenticate: Bearer realm=\"roomgate\"");
 	}
@@ -279,6 +282,17 @@ static void metrics(rg_ctx *c)
 		   "# TYPE roomgate_auth_failures_total counter\n"
 		   "roomgate_auth_failures_total %lu\n",
 		atomic_load(&a->tokens_issued), atomic_load(&a->auth_failures));
+	{
+		unsigned long calls, failures;
+		rg_lk_counters(&calls, &failures);
+		fprintf(f, "# HELP roomgate_livekit_api_calls_total Calls to LiveKit's API (dispatch, room checks).\n"
+			   "# TYPE roomgate_livekit_api_calls_total counter\n"
+			   "roomgate_livekit_api_calls_total %lu\n"
+			   "# HELP roomgate_livekit_api_failures_total Failed calls to LiveKit's API.\n"
+			   "# TYPE roomgate_livekit_api_failures_total counter\n"
+			   "roomgate_livekit_api_failures_total %lu\n",
+			calls, failures);
+	}
 	fclose(f);
 	set_body(c, 200, "text/plain; version=0.0.4; charset=utf-8", buf);
 }
@@ -291,6 +305,10 @@ static int route_of(const char *path)
 		return R_SESSIONS;
 	if (!strcmp(path, "/v1/login"))
 		return R_LOGIN;
+	if (!strcmp(path, "/v1/profiles"))
+		return R_PROFILES;
+	if (!strcmp(path, "/v1/dispatch") || !strncmp(path, "/v1/dispatch/", 13))
+		return R_DISPATCH;
 	if (!strcmp(path, "/healthz"))
 		return R_HEALTHZ;
 	if (!strcmp(path, "/metrics"))
@@ -342,6 +360,8 @@ int rg_app_handle(rg_app_t *app, const rg_request_t *req, rg_response_t *resp)
 		case R_TOKEN: rg_route_token(&c); break;
 		case R_SESSIONS: rg_route_sessions(&c); break;
 		case R_LOGIN: rg_route_login(&c); break;
+		case R_PROFILES: rg_route_profiles(&c); break;
+		case R_DISPATCH: rg_route_dispatch(&c); break;
 		case R_HEALTHZ: healthz(&c); break;
 		case R_METRICS: metrics(&c); break;
 		default: {

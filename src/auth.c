@@ -1,11 +1,12 @@
 /*
  * auth.c - who is calling: one entry point over the authentication methods.
  *
- * Methods so far: HTTP Basic against the local users file ("basic") and
- * roomgate session tokens from /v1/login ("session"). Each method is a
- * function that either claims the request (returns RG_OK or an error) or
- * passes (RG_ERR_NOT_FOUND), so upstream JWTs, proxy headers and API keys
- * slot in as further entries of the same table.
+ * Methods: a trusted proxy's user header ("proxy", auth_proxy.c), HTTP
+ * Basic against the local users file ("basic"), and Bearer tokens: API keys
+ * ("api_key", auth_apikey.c), roomgate session tokens from /v1/login
+ * ("session", session.c) or JWTs from the user's own IdP ("jwt",
+ * auth_jwt.c). Each method either claims the request (RG_OK or an error) or
+ * passes (RG_ERR_NOT_FOUND).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -105,8 +106,9 @@ out:
 	return rc;
 }
 
-static rg_err auth_session(const rg_config_t *cfg, const char *authz, rg_user_t *user,
-			   rg_error *err)
+/* Bearer: an API key (rk_...), a roomgate session token, or an upstream JWT. */
+static rg_err auth_bearer(const rg_config_t *cfg, const char *authz, rg_user_t *user,
+			  rg_error *err)
 {
 	const char *tok;
 
@@ -115,25 +117,33 @@ static rg_err auth_session(const rg_config_t *cfg, const char *authz, rg_user_t 
 	tok = authz + 7;
 	while (*tok == ' ')
 		tok++;
+	if (!strncmp(tok, "rk_", 3))
+		return rg_apikey_authenticate(cfg, tok, user, err);
+	if (cfg->upstream.enabled && rg_upstream_claims_token(tok))
+		return rg_upstream_verify(cfg, tok, user, err);
 	return rg_session_verify(cfg, tok, user, err);
 }
 
 typedef rg_err (*auth_fn)(const rg_config_t *, const char *, rg_user_t *, rg_error *);
 
-static const auth_fn methods[] = {auth_basic, auth_session};
+static const auth_fn methods[] = {auth_basic, auth_bearer};
 
 rg_err rg_authenticate(const rg_config_t *cfg, const rg_request_t *req, rg_user_t *user,
 		       rg_error *err)
 {
 	const char *authz = rg_req_header(req, "Authorization");
+	rg_err rc;
 
 	memset(user, 0, sizeof(*user));
+	/* a trusted proxy's header wins; from anyone else it is refused */
+	if ((rc = rg_proxy_authenticate(cfg, req, user, err)) != RG_ERR_NOT_FOUND)
+		return rc;
 	if (!authz || !*authz)
 		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "unauthenticated",
 			       "authentication required: HTTP Basic, or a Bearer token from "
 			       "POST /v1/login");
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-		rg_err rc = methods[i](cfg, authz, user, err);
+		rc = methods[i](cfg, authz, user, err);
 		if (rc != RG_ERR_NOT_FOUND)
 			return rc;
 	}

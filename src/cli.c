@@ -230,3 +230,22 @@ int rg_cli_config_check(int argc, char **argv)
 	printf("ok\n");
 	return 0;
 }
+
+int rg_cli_apikey_create(int argc, char **argv)
+{
+	char *key = NULL, *hash = NULL;
+
+	if (argc != 4 || !argv[3][0] || argv[3][0] == '-')
+		return fail("apikey create", "usage: roomgate apikey create NAME");
+	if (rg_apikey_new(&key, &hash))
+		return fail("apikey create", "cannot make a key");
+	/* the key once, on stdout; the config entry holds only its digest */
+	printf("%s\n", key);
+	printf("{\"name\": \"%s\", \"hash\": \"%s\", \"scopes\": []}\n", argv[3], hash);
+	fprintf(stderr, "roomgate: add the second line to \"api_keys\" in your config; the key "
+			"itself is shown only now\n");
+	OPENSSL_cleanse(key, strlen(key));
+	rg_free(key);
+	rg_free(hash);
+	return 0;
+}

@@ -10,6 +10,7 @@ int rg_cli_token_create(int argc, char **argv);
 int rg_cli_token_inspect(int argc, char **argv);
 int rg_cli_user_add(int argc, char **argv);
 int rg_cli_config_check(int argc, char **argv);
+int rg_cli_apikey_create(int argc, char **argv);
 /* Matches argv[*i] against --name VALUE or --name=VALUE; advances *i. */
 const char *rg_cli_opt(int *i, int argc, char **argv, const char *name);
 

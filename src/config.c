@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jwt.h>
 #include <openssl/rand.h>
 
 #include "internal.h"
@@ -279,6 +280,227 @@ static rg_err parse_rule(const rg_config_t *cfg, size_t idx, const json_t *v, rg
 	return RG_OK;
 }
 
+static rg_err parse_upstream(rg_upstream *up, const json_t *v, const char *base_dir,
+			     rg_error *err)
+{
+	static const char *const keys[] = {"issuer", "audience", "algorithms", "secret",
+					   "secret_file", "public_keys", "jwks_file", "jwks_url",
+					   "jwks_refresh", "leeway", "claims", NULL};
+	static const char *const claim_keys[] = {"identity", "name", "groups", NULL};
+	const char *W = "upstream_jwt";
+	char **algs = NULL, **pems = NULL, *file = NULL, *jwks_file = NULL, *jwks_url = NULL;
+	size_t nalgs = 0, npems = 0, i;
+	long refresh = 600;
+	json_t *aud, *claims;
+	bool need_secret = false, need_keys = false;
+	rg_err rc;
+
+	up->enabled = true;
+	up->leeway = RG_LEEWAY;
+	if (!(up->claim_id = strdup("sub")) || !(up->claim_name = strdup("name")) ||
+	    !(up->claim_groups = strdup("groups")))
+		return RG_ERR_NOMEM;
+	if ((rc = only_keys(v, W, keys, err)) || (rc = get_string(v, "issuer", W, &up->issuer, err)) ||
+	    (rc = get_string(v, "secret", W, &up->secret, err)) ||
+	    (rc = get_string(v, "secret_file", W, &file, err)) ||
+	    (rc = get_string(v, "jwks_file", W, &jwks_file, err)) ||
+	    (rc = get_string(v, "jwks_url", W, &jwks_url, err)) ||
+	    (rc = get_duration(v, "jwks_refresh", W, &refresh, err)) ||
+	    (rc = get_strings(v, "algorithms", W, &algs, &nalgs, err)) ||
+	    (rc = get_strings(v, "public_keys", W, &pems, &npems, err)))
+		goto out;
+	if (json_object_get(v, "leeway")) {
+		json_t *l = json_object_get(v, "leeway");
+		if (json_is_integer(l) && json_integer_value(l) == 0)
+			up->leeway = 0;
+		else if ((rc = get_duration(v, "leeway", W, &up->leeway, err)))
+			goto out;
+	}
+	aud = json_object_get(v, "audience");
+	if (json_is_string(aud)) {
+		up->audiences = calloc(1, sizeof(char *));
+		if (!up->audiences || !(up->audiences[0] = strdup(json_string_value(aud)))) {
+			rc = RG_ERR_NOMEM;
+			goto out;
+		}
+		up->n_aud = 1;
+	} else if (aud && (rc = get_strings(v, "audience", W, &up->audiences, &up->n_aud, err))) {
+		goto out;
+	}
+	if ((claims = json_object_get(v, "claims"))) {
+		if ((rc = only_keys(claims, "upstream_jwt.claims", claim_keys, err)) ||
+		    (rc = get_string(claims, "identity", "upstream_jwt.claims", &up->claim_id, err)) ||
+		    (rc = get_string(claims, "name", "upstream_jwt.claims", &up->claim_name, err)) ||
+		    (rc = get_string(claims, "groups", "upstream_jwt.claims", &up->claim_groups, err)))
+			goto out;
+	}
+	if (!nalgs) {
+		rc = cfg_fail(err, "upstream_jwt.algorithms is required, e.g. [\"RS256\"]");
+		goto out;
+	}
+	for (i = 0; i < nalgs; i++) {
+		jwt_alg_t a = jwt_str_alg(algs[i]);
+		if (a == JWT_ALG_NONE || a == JWT_ALG_INVAL || strcmp(jwt_alg_str(a), algs[i])) {
+			rc = cfg_fail(err, "upstream_jwt.algorithms: '%s' is not one of HS256/384/512, "
+					   "RS256/384/512, ES256/384/512", algs[i]);
+			goto out;
+		}
+		up->algs |= 1u << a;
+		if (a <= JWT_ALG_HS512)
+			need_secret = true;
+		else
+			need_keys = true;
+	}
+	if (file && (rc = read_secret(base_dir, file, &up->secret, err)))
+		goto out;
+	if (need_secret && !up->secret) {
+		rc = cfg_fail(err, "upstream_jwt: HS algorithms need secret or secret_file");
+		goto out;
+	}
+	if (!need_secret && up->secret) {
+		rc = cfg_fail(err, "upstream_jwt: a secret is set but no HS algorithm is allowed");
+		goto out;
+	}
+	for (i = 0; i < npems; i++) {
+		char *path = rg_path_resolve(base_dir, pems[i]);
+		rc = path ? rg_keys_from_pem_file(path, &up->keys, err) : RG_ERR_NOMEM;
+		free(path);
+		if (rc)
+			goto out;
+	}
+	if (jwks_file) {
+		char *path = rg_path_resolve(base_dir, jwks_file), *text = NULL;
+		size_t len = 0;
+		rg_keyset ks;
+		rc = path ? rg_read_file(path, 512 * 1024, &text, &len, err) : RG_ERR_NOMEM;
+		free(path);
+		if (!rc)
+			rc = rg_keys_from_jwks(text, len, &ks, err);
+		free(text);
+		if (rc) {
+			rc = cfg_fail(err, "upstream_jwt.jwks_file: %s", err ? err->message : "invalid");
+			goto out;
+		}
+		for (i = 0; i < ks.n; i++) {
+			rg_key *nv = realloc(up->keys.v, (up->keys.n + 1) * sizeof(*nv));
+			if (!nv) {
+				rg_keys_clear(&ks);
+				rc = RG_ERR_NOMEM;
+				goto out;
+			}
+			up->keys.v = nv;
+			up->keys.v[up->keys.n++] = ks.v[i];
+		}
+		free(ks.v);
+	}
+	if (jwks_url) {
+		if (strncmp(jwks_url, "https://", 8) && strncmp(jwks_url, "http://", 7)) {
+			rc = cfg_fail(err, "upstream_jwt.jwks_url must be an http(s) URL");
+			goto out;
+		}
+		if (!(up->jwks = rg_jwks_new(jwks_url, refresh))) {
+			rc = RG_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if (need_keys && !up->keys.n && !up->jwks) {
+		rc = cfg_fail(err, "upstream_jwt: RS/ES algorithms need public_keys, jwks_file or jwks_url");
+		goto out;
+	}
+out:
+	free_strings(algs, nalgs);
+	free_strings(pems, npems);
+	rg_free_secret(file);
+	free(jwks_file);
+	free(jwks_url);
+	return rc;
+}
+
+static rg_err parse_proxy(rg_proxy_auth *pa, const json_t *v, rg_error *err)
+{
+	static const char *const keys[] = {"user_header", "name_header", "groups_header",
+					   "trusted_sources", NULL};
+	const char *W = "proxy_auth";
+	char **srcs = NULL;
+	size_t n = 0;
+	rg_err rc;
+
+	if ((rc = only_keys(v, W, keys, err)) ||
+	    (rc = get_string(v, "user_header", W, &pa->user_header, err)) ||
+	    (rc = get_string(v, "name_header", W, &pa->name_header, err)) ||
+	    (rc = get_string(v, "groups_header", W, &pa->groups_header, err)) ||
+	    (rc = get_strings(v, "trusted_sources", W, &srcs, &n, err)))
+		goto out;
+	if (!pa->user_header || !*pa->user_header) {
+		rc = cfg_fail(err, "proxy_auth.user_header is required, e.g. \"X-Forwarded-User\"");
+		goto out;
+	}
+	if (!n) {
+		rc = cfg_fail(err, "proxy_auth.trusted_sources is required, e.g. [\"127.0.0.1/32\"]");
+		goto out;
+	}
+	if (!(pa->trusted = calloc(n, sizeof(rg_cidr)))) {
+		rc = RG_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (rg_cidr_parse(srcs[i], &pa->trusted[i])) {
+			rc = cfg_fail(err, "proxy_auth.trusted_sources: '%s' is not an address or CIDR",
+				      srcs[i]);
+			goto out;
+		}
+		pa->n_trusted++;
+	}
+out:
+	free_strings(srcs, n);
+	return rc;
+}
+
+static rg_err parse_apikeys(rg_config_t *cfg, const json_t *v, rg_error *err)
+{
+	static const char *const keys[] = {"name", "hash", "scopes", "groups", NULL};
+	json_t *k;
+	size_t i;
+	rg_err rc;
+
+	if (!json_is_array(v))
+		return cfg_fail(err, "api_keys must be an array");
+	if (!(cfg->apikeys = calloc(json_array_size(v) + 1, sizeof(rg_apikey))))
+		return RG_ERR_NOMEM;
+	json_array_foreach(v, i, k) {
+		rg_apikey *a = &cfg->apikeys[cfg->n_apikeys++];
+		char where[48], *hash = NULL, **scopes = NULL;
+		size_t ns = 0;
+		snprintf(where, sizeof(where), "api_keys[%zu]", i);
+		if ((rc = only_keys(k, where, keys, err)) ||
+		    (rc = get_string(k, "name", where, &a->name, err)) ||
+		    (rc = get_string(k, "hash", where, &hash, err)) ||
+		    (rc = get_strings(k, "groups", where, &a->groups, &a->ngroups, err)) ||
+		    (rc = get_strings(k, "scopes", where, &scopes, &ns, err))) {
+			free(hash);
+			free_strings(scopes, ns);
+			return rc;
+		}
+		rc = RG_OK;
+		if (!a->name || !*a->name || strlen(a->name) > RG_MAX_NAME)
+			rc = cfg_fail(err, "%s.name is required", where);
+		else if (rg_apikey_parse_hash(hash, a->hash))
+			rc = cfg_fail(err, "%s.hash must be \"sha256:<64 hex>\" (roomgate apikey create)",
+				      where);
+		for (size_t j = 0; !rc && j < ns; j++) {
+			if (!strcmp(scopes[j], "act_as"))
+				a->act_as = true;
+			else
+				rc = cfg_fail(err, "%s.scopes: unknown scope '%s' (act_as)", where, scopes[j]);
+		}
+		free(hash);
+		free_strings(scopes, ns);
+		if (rc)
+			return rc;
+	}
+	return RG_OK;
+}
+
 static bool origin_pattern_ok(const char *s)
 {
 	return !strcmp(s, "*") || !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8);
@@ -287,10 +509,12 @@ static bool origin_pattern_ok(const char *s)
 static rg_err parse_root(rg_config_t *cfg, const json_t *root, const char *base_dir,
 			 rg_error *err)
 {
-	static const char *const keys[] = {"listen", "livekit", "web_root", "users_file", "session",
-					   "tokens", "rooms", "cors", "agents", "rules", NULL};
+	static const char *const keys[] = {"listen",     "livekit",      "web_root", "users_file",
+					   "session",    "tokens",       "rooms",    "cors",
+					   "agents",     "rules",        "upstream_jwt",
+					   "proxy_auth", "api_keys",     NULL};
 	static const char *const lk_keys[] = {"url", "api_key", "api_secret", "api_secret_file",
-					      NULL};
+					      "check_existing_rooms", NULL};
 	static const char *const sess_keys[] = {"secret", "secret_file", "ttl", NULL};
 	static const char *const tok_keys[] = {"default_ttl", "max_ttl", NULL};
 	static const char *const room_keys[] = {"prefix", NULL};
@@ -317,6 +541,11 @@ static rg_err parse_root(rg_config_t *cfg, const json_t *root, const char *base_
 		free(file);
 		if (rc)
 			return rc;
+		if (json_object_get(v, "check_existing_rooms")) {
+			if (!json_is_boolean(json_object_get(v, "check_existing_rooms")))
+				return cfg_fail(err, "livekit.check_existing_rooms must be true or false");
+			cfg->check_existing_rooms = json_is_true(json_object_get(v, "check_existing_rooms"));
+		}
 	}
 	if ((rc = get_string(root, "web_root", "config", &path, err)))
 		return rc;
@@ -378,6 +607,13 @@ static rg_err parse_root(rg_config_t *cfg, const json_t *root, const char *base_
 						     "https://app.example.com, http://localhost:* or *",
 						i);
 	}
+	if ((v = json_object_get(root, "upstream_jwt")) &&
+	    (rc = parse_upstream(&cfg->upstream, v, base_dir, err)))
+		return rc;
+	if ((v = json_object_get(root, "proxy_auth")) && (rc = parse_proxy(&cfg->proxy, v, err)))
+		return rc;
+	if ((v = json_object_get(root, "api_keys")) && (rc = parse_apikeys(cfg, v, err)))
+		return rc;
 	agents = json_object_get(root, "agents");
 	if (agents) {
 		if (!json_is_object(agents))
@@ -445,6 +681,7 @@ static rg_config_t *config_alloc(void)
 	cfg->session_ttl = 3600;
 	cfg->default_ttl = 600;
 	cfg->max_ttl = 3600;
+	cfg->check_existing_rooms = true;
 	if (!cfg->listen || !cfg->room_prefix) {
 		rg_config_free(cfg);
 		return NULL;
@@ -631,6 +868,23 @@ void rg_config_free(rg_config_t *cfg)
 		json_decref(r->grants);
 	}
 	free(cfg->rules);
+	free(cfg->upstream.issuer);
+	free_strings(cfg->upstream.audiences, cfg->upstream.n_aud);
+	rg_free_secret(cfg->upstream.secret);
+	rg_keys_clear(&cfg->upstream.keys);
+	rg_jwks_free(cfg->upstream.jwks);
+	free(cfg->upstream.claim_id);
+	free(cfg->upstream.claim_name);
+	free(cfg->upstream.claim_groups);
+	free(cfg->proxy.user_header);
+	free(cfg->proxy.name_header);
+	free(cfg->proxy.groups_header);
+	free(cfg->proxy.trusted);
+	for (size_t i = 0; i < cfg->n_apikeys; i++) {
+		free(cfg->apikeys[i].name);
+		free_strings(cfg->apikeys[i].groups, cfg->apikeys[i].ngroups);
+	}
+	free(cfg->apikeys);
 	free(cfg);
 }
 

@@ -111,6 +111,10 @@ void rg_route_token(rg_ctx *c)
 			 res.identity, "expires_at", (json_int_t)res.expires_at);
 	if (resp && openvidu)
 		json_object_set_new(resp, "token", json_string(res.jwt));
+	if (resp && res.dispatch) {
+		json_object_set_new(resp, "dispatch", json_string(res.dispatch));
+		json_object_set(resp, "agents", res.agents);
+	}
 	rg_add_header(c, "Cache-Control: no-store");
 	rg_respond_json(c, 201, resp);
 	snprintf(c->resp->user, sizeof(c->resp->user), "%s", user.id);

@@ -90,6 +90,79 @@ rg_err rg_users_load(const char *path, rg_users *out, rg_error *err);
 void rg_users_clear(rg_users *u);
 const rg_local_user *rg_users_find(const rg_users *u, const char *name);
 
+/* jwks.c: public keys for upstream JWTs */
+typedef struct rg_key {
+	char *kid;   /* may be NULL */
+	char *pem;   /* public key, PEM */
+	char family; /* 'R' (RSA) or 'E' (EC) */
+} rg_key;
+
+typedef struct rg_keyset {
+	rg_key *v;
+	size_t n;
+} rg_keyset;
+
+/* A JWKS URL's keys: the one mutable part of a config, behind its lock. */
+typedef struct rg_jwks {
+	pthread_mutex_t lock;
+	char *url;
+	long refresh;     /* seconds */
+	time_t fetched;   /* last successful fetch */
+	time_t attempted; /* last attempt */
+	rg_keyset keys;
+} rg_jwks;
+
+void rg_keys_clear(rg_keyset *ks);
+rg_err rg_keys_from_jwks(const char *text, size_t len, rg_keyset *out, rg_error *err);
+rg_err rg_keys_from_pem_file(const char *path, rg_keyset *ks, rg_error *err);
+rg_jwks *rg_jwks_new(const char *url, long refresh);
+void rg_jwks_free(rg_jwks *j);
+/* The nth key of `family` (matching kid when given), as a malloc'd PEM. */
+char *rg_jwks_find(rg_jwks *j, const char *kid, char family, size_t nth);
+
+typedef struct rg_upstream {
+	bool enabled;
+	char *issuer;
+	char **audiences; size_t n_aud;
+	unsigned algs;         /* bit (1 << jwt_alg_t) per allowed algorithm */
+	char *secret;          /* HS* */
+	rg_keyset keys;        /* PEM files and JWKS file */
+	rg_jwks *jwks;         /* JWKS URL, or NULL */
+	long leeway;
+	char *claim_id, *claim_name, *claim_groups;
+} rg_upstream;
+
+typedef struct rg_cidr {
+	unsigned char addr[16];
+	int family; /* 4 or 6 */
+	int bits;
+} rg_cidr;
+
+typedef struct rg_proxy_auth {
+	char *user_header, *name_header, *groups_header;
+	rg_cidr *trusted; size_t n_trusted;
+} rg_proxy_auth;
+
+typedef struct rg_apikey {
+	char *name;
+	unsigned char hash[32];
+	char **groups; size_t ngroups;
+	bool act_as;
+} rg_apikey;
+
+rg_err rg_cidr_parse(const char *s, rg_cidr *out);
+bool rg_cidr_contains(const rg_cidr *nets, size_t n, const char *addr);
+rg_err rg_proxy_authenticate(const rg_config_t *cfg, const rg_request_t *req, rg_user_t *user,
+			     rg_error *err);
+rg_err rg_upstream_verify(const rg_config_t *cfg, const char *token, rg_user_t *user,
+			  rg_error *err);
+/* false for roomgate's own session tokens, true for anything else. */
+bool rg_upstream_claims_token(const char *token);
+rg_err rg_apikey_digest(const char *key, unsigned char out[32]);
+rg_err rg_apikey_parse_hash(const char *s, unsigned char out[32]);
+rg_err rg_apikey_authenticate(const rg_config_t *cfg, const char *key, rg_user_t *user,
+			      rg_error *err);
+
 /* config.c: the parsed, immutable configuration */
 typedef struct rg_profile {
 	char *key;            /* profile name */
@@ -128,10 +201,14 @@ struct rg_config {
 	long default_ttl;
 	long max_ttl;
 	char *room_prefix;
+	bool check_existing_rooms;
 	char **cors; size_t n_cors;
 	rg_users users;
 	rg_profile *profiles; size_t n_profiles;
 	rg_rule *rules; size_t n_rules;
+	rg_upstream upstream;
+	rg_proxy_auth proxy;
+	rg_apikey *apikeys; size_t n_apikeys;
 };
 
 const rg_profile *rg_config_profile(const rg_config_t *cfg, const char *key);
@@ -182,11 +259,25 @@ typedef struct rg_join_result {
 	char *jwt;
 	time_t expires_at;
 	json_t *agents; /* [{"agent_name","metadata"}] */
+	const char *dispatch; /* static: "token", "api", or NULL without agents */
 } rg_join_result;
 
 rg_err rg_join_issue(const rg_config_t *cfg, const rg_user_t *user, const rg_join *req,
 		     rg_join_result *res, rg_error *err);
 void rg_join_result_clear(rg_join_result *res);
+
+/* livekit_api.c: LiveKit's Twirp API (JSON) over libcurl */
+rg_err rg_lk_call(const rg_config_t *cfg, const char *method, json_t *video, const json_t *req,
+		  json_t **resp, rg_error *err);
+rg_err rg_lk_room_exists(const rg_config_t *cfg, const char *room, bool *exists, rg_error *err);
+rg_err rg_lk_list_dispatches(const rg_config_t *cfg, const char *room, json_t **out, rg_error *err);
+rg_err rg_lk_delete_dispatch(const rg_config_t *cfg, const char *room, const char *id, json_t **out,
+			     rg_error *err);
+/* Creates a dispatch for `agent` ({"agentName","metadata","deployment"?})
+ * unless the room already has one for that agent (*created says which). */
+rg_err rg_lk_dispatch(const rg_config_t *cfg, const char *room, const json_t *agent, bool *created,
+		      json_t **out, rg_error *err);
+void rg_lk_counters(unsigned long *calls, unsigned long *failures);
 
 /* app.c: shared HTTP helpers for the route handlers */
 typedef struct rg_ctx {
@@ -208,5 +299,9 @@ void rg_metrics_auth_failed(rg_app_t *app);
 void rg_route_token(rg_ctx *c);
 void rg_route_sessions(rg_ctx *c);
 void rg_route_login(rg_ctx *c);
+void rg_route_profiles(rg_ctx *c);
+void rg_route_dispatch(rg_ctx *c);
+/* URL-decoded query parameter into buf; false when absent. */
+bool rg_query_param(const rg_request_t *req, const char *name, char *buf, size_t len);
 
 #endif /* RG_INTERNAL_H */

@@ -30,30 +30,36 @@ void rg_join_result_clear(rg_join_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
-/* Puts one resolved agent into the token's roomConfig and the response. */
-static rg_err add_agent(rg_roomconfig_t *rc, json_t *agents_out, json_t *resolved,
-			const json_t *requested)
+/* Restart policy and agent attributes are the client's to choose. */
+static void keep_client_choices(json_t *resolved, const json_t *requested)
 {
-	json_t *list = json_object_get(rc->obj, "agents"), *v;
-	const char *md = rg_json_str(resolved, "metadata");
+	json_t *v;
+
+	if ((v = json_object_get(requested, "restartPolicy")))
+		json_object_set(resolved, "restartPolicy", v);
+	if ((v = json_object_get(requested, "attributes")))
+		json_object_set(resolved, "attributes", v);
+}
+
+static rg_err add_to_config(rg_roomconfig_t *rc, json_t *agent)
+{
+	json_t *list = json_object_get(rc->obj, "agents");
 
 	if (!list) {
 		list = json_array();
 		if (!list || json_object_set_new(rc->obj, "agents", list))
 			return RG_ERR_NOMEM;
 	}
-	/* restart policy and agent attributes are the client's to choose */
-	if (requested) {
-		if ((v = json_object_get(requested, "restartPolicy")))
-			json_object_set(resolved, "restartPolicy", v);
-		if ((v = json_object_get(requested, "attributes")))
-			json_object_set(resolved, "attributes", v);
-	}
-	if (json_array_append(list, resolved))
-		return RG_ERR_NOMEM;
+	return json_array_append(list, agent) ? RG_ERR_NOMEM : RG_OK;
+}
+
+static rg_err add_to_response(json_t *agents_out, const json_t *agent)
+{
+	const char *md = rg_json_str(agent, "metadata");
+
 	return json_array_append_new(agents_out,
 				     json_pack("{s:s,s:s}", "agent_name",
-					       rg_json_str(resolved, "agentName"), "metadata",
+					       rg_json_str(agent, "agentName"), "metadata",
 					       md ? md : ""))
 		       ? RG_ERR_NOMEM
 		       : RG_OK;
@@ -65,7 +71,9 @@ rg_err rg_join_issue(const rg_config_t *cfg, const rg_user_t *user, const rg_joi
 	const rg_rule *rule;
 	rg_roomconfig_t *rc = NULL;
 	rg_token_t *tok = NULL;
-	json_t *requested = NULL, *agent, *resolved = NULL;
+	rg_user_t acting = {0};
+	const rg_user_t *subject = user;
+	json_t *requested = NULL, *agent, *resolved = NULL, *all = NULL;
 	const char *identity, *k;
 	json_t *v;
 	size_t i;
@@ -106,6 +114,15 @@ rg_err rg_join_issue(const rg_config_t *cfg, const rg_user_t *user, const rg_joi
 		return rg_fail(err, RG_ERR_INVALID, "invalid_request",
 			       "participant_identity must be 1 to 256 characters");
 
+	/* an API key acting for a user: templates see that user, not the key */
+	if (strcmp(identity, user->id)) {
+		if (rg_user_set(&acting, identity, req->name ? req->name : identity, user->groups,
+				user->ngroups, user->method)) {
+			e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+			goto out;
+		}
+		subject = &acting;
+	}
 	tok = rg_token_new();
 	res->agents = json_array();
 	if (!tok || !res->agents) {
@@ -113,7 +130,7 @@ rg_err rg_join_issue(const rg_config_t *cfg, const rg_user_t *user, const rg_joi
 		goto out;
 	}
 	if (rg_token_set_identity(tok, identity) || rg_token_set_room(tok, res->room) ||
-	    rg_token_set_name(tok, req->name ? req->name : user->name) ||
+	    rg_token_set_name(tok, req->name ? req->name : subject->name) ||
 	    (req->metadata && *req->metadata && rg_token_set_metadata(tok, req->metadata))) {
 		e = rg_fail(err, RG_ERR_INVALID, "invalid_request",
 			    "participant name or metadata is too long or not UTF-8");
@@ -148,16 +165,17 @@ rg_err rg_join_issue(const rg_config_t *cfg, const rg_user_t *user, const rg_joi
 		e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
 		goto out;
 	}
+	if (!(all = json_array())) {
+		e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+		goto out;
+	}
 	json_array_foreach(requested, i, agent) {
-		if ((e = rg_policy_agent(cfg, rule, user, res->room, rg_json_str(agent, "agentName"),
+		if ((e = rg_policy_agent(cfg, rule, subject, res->room, rg_json_str(agent, "agentName"),
 					 false, json_object_get(agent, "metadata"),
 					 rg_json_str(agent, "deployment"), &resolved, err)))
 			goto out;
-		if (add_agent(rc, res->agents, resolved, agent)) {
-			e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
-			goto out;
-		}
-		json_decref(resolved);
+		keep_client_choices(resolved, agent);
+		json_array_append_new(all, resolved);
 		resolved = NULL;
 	}
 	json_array_foreach(req->profiles, i, agent) {
@@ -166,15 +184,38 @@ rg_err rg_join_issue(const rg_config_t *cfg, const rg_user_t *user, const rg_joi
 				    "agents[%zu] must be a profile name", i);
 			goto out;
 		}
-		if ((e = rg_policy_agent(cfg, rule, user, res->room, json_string_value(agent), true,
+		if ((e = rg_policy_agent(cfg, rule, subject, res->room, json_string_value(agent), true,
 					 req->client_metadata, NULL, &resolved, err)))
 			goto out;
-		if (add_agent(rc, res->agents, resolved, NULL)) {
-			e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
-			goto out;
-		}
-		json_decref(resolved);
+		json_array_append_new(all, resolved);
 		resolved = NULL;
+	}
+	if (json_array_size(all)) {
+		bool exists = false;
+		rg_error lkerr = {0};
+		/* A token's agents only act when its connect creates the room; for
+		 * a live room LiveKit ignores them, so dispatch through the API. */
+		if (req->room && cfg->check_existing_rooms &&
+		    rg_lk_room_exists(cfg, res->room, &exists, &lkerr))
+			rg_log_json("warn", "room_check_failed",
+				    json_pack("{s:s,s:s}", "room", res->room, "msg", lkerr.message));
+		res->dispatch = exists ? "api" : "token";
+		json_array_foreach(all, i, agent) {
+			if (exists) {
+				json_t *d = NULL;
+				bool created;
+				if ((e = rg_lk_dispatch(cfg, res->room, agent, &created, &d, err)))
+					goto out;
+				json_decref(d);
+			} else if (add_to_config(rc, agent)) {
+				e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+				goto out;
+			}
+			if (add_to_response(res->agents, agent)) {
+				e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+				goto out;
+			}
+		}
 	}
 	if (json_object_size(rc->obj) && rg_token_set_room_config(tok, rc)) {
 		e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
@@ -186,8 +227,10 @@ rg_err rg_join_issue(const rg_config_t *cfg, const rg_user_t *user, const rg_joi
 	}
 	e = rg_token_sign(tok, cfg->api_key, cfg->api_secret, 0, &res->jwt, &res->expires_at, err);
 out:
+	rg_user_clear(&acting);
 	json_decref(resolved);
 	json_decref(requested);
+	json_decref(all);
 	rg_roomconfig_free(rc);
 	rg_token_free(tok);
 	if (e)

@@ -31,7 +31,7 @@ void rg_log_json(const char *level, const char *event, json_t *fields)
 	json_decref(fields);
 	if (!obj)
 		return;
-	line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	line = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 	json_decref(obj);
 	if (!line)
 		return;

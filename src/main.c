@@ -26,6 +26,7 @@ static const char usage[] =
 	"  roomgate token inspect TOKEN [--secret S]\n"
 	"  roomgate user add FILE NAME [--display-name N] [--groups a,b]  (password on stdin)\n"
 	"  roomgate config check FILE\n"
+	"  roomgate apikey create NAME   (prints a key and its config entry)\n"
 	"  roomgate --help | --version\n"
 	"\n"
 	"serve --dev: 127.0.0.1:8080 only, LiveKit devkey/secret at ws://127.0.0.1:7880,\n"
@@ -206,6 +207,8 @@ int main(int argc, char **argv)
 		return rg_cli_user_add(argc, argv);
 	if (!strcmp(cmd, "config") && !strcmp(sub, "check"))
 		return rg_cli_config_check(argc, argv);
+	if (!strcmp(cmd, "apikey") && !strcmp(sub, "create"))
+		return rg_cli_apikey_create(argc, argv);
 	fprintf(stderr, "roomgate: unknown command '%s%s%s'\n\n%s", cmd, *sub ? " " : "", sub, usage);
 	return 2;
 }
