@@ -131,6 +131,27 @@ rg_err rg_token_sign(const rg_token_t *tok, const char *api_key,
 		     time_t *expires_at, rg_error *err);
 
 /*
+ * Everything a token carries, for minting in one call (all but identity
+ * optional; NULL = unset). Strings are borrowed.
+ */
+typedef struct rg_claims {
+	const char *identity;         /* participant identity (sub), required */
+	const char *name;             /* display name */
+	const char *metadata;         /* participant metadata */
+	const char *kind;             /* "standard", "agent", "sip", ... */
+	const char *room;             /* grants roomJoin to this room */
+	const char *const *attributes;/* "key", "value", ..., NULL */
+	const char *grants_json;      /* VideoGrant overlay, e.g. {"canPublish":false} */
+	const char *room_config_json; /* RoomConfiguration, e.g. {"agents":[{"agent_name":"a"}]} */
+	long ttl;                     /* seconds; 0 = 600 */
+} rg_claims_t;
+
+/* Mints a token from `claims` (rg_token_new + setters + rg_token_sign).
+ * Invalid claims are RG_ERR_INVALID with err saying which. */
+rg_err rg_token_mint(const rg_claims_t *claims, const char *api_key, const char *api_secret,
+		     char **jwt_out, time_t *expires_at, rg_error *err);
+
+/*
  * Decodes a LiveKit token. If `api_secret` is non-NULL the HS256 signature
  * and nbf/exp (with 60 s leeway) are checked and *verified says whether all
  * held. *claims_json (free with rg_free) is the payload, pretty-printed.
@@ -183,6 +204,9 @@ typedef struct rg_user {
 	int may_act_for_others; /* API keys allowed to set participant_identity */
 } rg_user_t;
 
+/* Fills `user` with copies (clearing what it held); method must be static. */
+rg_err rg_user_set(rg_user_t *user, const char *id, const char *name, char *const *groups,
+		   size_t ngroups, const char *method);
 void rg_user_clear(rg_user_t *user);
 
 /* Makes a new API key ("rk_" + 256 random bits) and the "sha256:<hex>"
@@ -219,6 +243,17 @@ const char *rg_config_web_root(const rg_config_t *cfg);
 int rg_config_is_dev(const rg_config_t *cfg);
 /* Overrides the listen address (e.g. from --listen). */
 rg_err rg_config_set_listen(rg_config_t *cfg, const char *listen);
+
+/*
+ * Evaluates a token request for a user your stack has already authenticated:
+ * `request_json` is a POST /token body (LiveKit's TokenSourceRequest, or {}),
+ * checked against cfg's rules exactly as the server does. On success
+ * *response_json (free with rg_free) is the 201 body {"server_url",
+ * "participant_token", "room_name", ...}; on failure err carries the code,
+ * message and (rg_err_status) the HTTP status to answer.
+ */
+rg_err rg_policy_eval(const rg_config_t *cfg, const rg_user_t *user, const char *request_json,
+		      size_t len, char **response_json, rg_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Request handling (independent of any HTTP server)                         */
@@ -278,6 +313,15 @@ typedef struct rg_server rg_server_t;
 /* Starts civetweb on the config's listen address (port 0 picks a free one)
  * serving the app's routes and the config's web root. */
 rg_err rg_server_start(rg_app_t *app, rg_server_t **out, rg_error *err);
+/*
+ * Mounts the app's routes under `prefix` (e.g. "/livekit") of a civetweb
+ * server you run: /livekit/token, /livekit/v1/sessions, ... Paths under the
+ * prefix that are no route answer 404 JSON. Call before serving; stop your
+ * server (mg_stop) before rg_app_free. `ctx` is a struct mg_context *.
+ */
+struct mg_context;
+rg_err rg_civetweb_mount(rg_app_t *app, struct mg_context *ctx, const char *prefix);
+
 /* The bound port (first listener). */
 int rg_server_port(const rg_server_t *srv);
 /* Stops accepting, finishes in-flight requests, frees. */

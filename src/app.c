@@ -33,7 +33,30 @@ struct rg_app {
 	atomic_ulong latency_us_sum;
 	atomic_ulong tokens_issued;
 	atomic_ulong auth_failures;
+	rg_mount *mounts;
+	rg_limiter *limiter;
 };
+
+rg_mount *rg_app_add_mount(rg_app_t *app, const char *prefix, bool embedded)
+{
+	rg_mount *m = calloc(1, sizeof(*m));
+	size_t n = prefix ? strlen(prefix) : 0;
+
+	while (n && prefix[n - 1] == '/')
+		n--;
+	if (!m || !(m->prefix = strndup(prefix ? prefix : "", n))) {
+		free(m);
+		return NULL;
+	}
+	m->app = app;
+	m->plen = n;
+	m->embedded = embedded;
+	pthread_mutex_lock(&app->lock);
+	m->next = app->mounts;
+	app->mounts = m;
+	pthread_mutex_unlock(&app->lock);
+	return m;
+}
 
 rg_err rg_app_new(rg_config_t *cfg, rg_app_t **out, rg_error *err)
 {
@@ -46,6 +69,10 @@ rg_err rg_app_new(rg_config_t *cfg, rg_app_t **out, rg_error *err)
 	if (!app)
 		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
 	pthread_mutex_init(&app->lock, NULL);
+	if (!(app->limiter = rg_limiter_new(RG_LOGIN_WINDOW))) {
+		free(app);
+		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+	}
 	app->cfg = rg_config_ref(cfg);
 	*out = app;
 	return RG_OK;
@@ -55,7 +82,14 @@ void rg_app_free(rg_app_t *app)
 {
 	if (!app)
 		return;
+	while (app->mounts) {
+		rg_mount *next = app->mounts->next;
+		free(app->mounts->prefix);
+		free(app->mounts);
+		app->mounts = next;
+	}
 	rg_config_free(app->cfg);
+	rg_limiter_free(app->limiter);
 	pthread_mutex_destroy(&app->lock);
 	free(app);
 }
@@ -80,6 +114,61 @@ rg_config_t *rg_app_config(rg_app_t *app)
 	cfg = rg_config_ref(app->cfg);
 	pthread_mutex_unlock(&app->lock);
 	return cfg;
+}
+
+static rg_err too_many(rg_ctx *c, long wait, rg_error *err)
+{
+	rg_add_header(c, "Retry-After: %ld", wait);
+	return rg_fail(err, RG_ERR_RATE_LIMITED, "rate_limited",
+		       "too many failed logins; try again in %ld seconds", wait);
+}
+
+/* Wrong credentials count; missing ones do not. */
+static bool wrong_credentials(rg_err rc, const rg_error *err)
+{
+	return rc == RG_ERR_UNAUTHENTICATED && strcmp(err->code, "unauthenticated");
+}
+
+static void addr_key(const rg_ctx *c, char *buf, size_t n)
+{
+	snprintf(buf, n, "a:%s", c->req->remote_addr ? c->req->remote_addr : "?");
+}
+
+rg_err rg_ctx_authenticate(rg_ctx *c, rg_user_t *user, rg_error *err)
+{
+	char key[80];
+	time_t now = rg_now();
+	long wait;
+	rg_err rc;
+
+	addr_key(c, key, sizeof(key));
+	if ((wait = rg_limiter_blocked(c->app->limiter, key, now, RG_LOGIN_MAX_PER_ADDR)))
+		return too_many(c, wait, err);
+	rc = rg_authenticate(c->cfg, c->req, user, err);
+	if (wrong_credentials(rc, err))
+		rg_limiter_fail(c->app->limiter, key, now);
+	return rc;
+}
+
+rg_err rg_ctx_password(rg_ctx *c, const char *name, const char *password, rg_user_t *user,
+		       rg_error *err)
+{
+	char akey[80], ukey[300];
+	time_t now = rg_now();
+	long wait;
+	rg_err rc;
+
+	addr_key(c, akey, sizeof(akey));
+	snprintf(ukey, sizeof(ukey), "u:%.256s", name);
+	if ((wait = rg_limiter_blocked(c->app->limiter, akey, now, RG_LOGIN_MAX_PER_ADDR)) ||
+	    (wait = rg_limiter_blocked(c->app->limiter, ukey, now, RG_LOGIN_MAX_PER_USER)))
+		return too_many(c, wait, err);
+	rc = rg_auth_password(c->cfg, name, password, user, "session", err);
+	if (wrong_credentials(rc, err)) {
+		rg_limiter_fail(c->app->limiter, akey, now);
+		rg_limiter_fail(c->app->limiter, ukey, now);
+	}
+	return rc;
 }
 
 void rg_metrics_token_issued(rg_app_t *app)
@@ -195,7 +284,7 @@ rg_err rg_body_json(rg_ctx *c, json_t **out, rg_error *err)
 	if (!ct || strncasecmp(ct, "application/json", 16) || (ct[16] && ct[16] != ';' && ct[16] != ' '))
 		return rg_fail(err, RG_ERR_MEDIA_TYPE, "unsupported_media_type",
 			       "send the body as JSON with Content-Type: application/json");
-	v = json_loadb(c->req->body, c->req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	v = rg_json_load(c->req->body, c->req->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!v)
 		return rg_fail(err, RG_ERR_INVALID, "invalid_json", "malformed JSON at line %d column %d: %s",
 			       jerr.line, jerr.column, jerr.text);

@@ -18,8 +18,8 @@
 static rg_err bad_token(rg_error *err, const char *msg, const char *arg)
 {
 	if (arg)
-		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_token", "%s '%s'", msg, arg);
-	return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_token", "%s", msg);
+		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials", "%s '%s'", msg, arg);
+	return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials", "%s", msg);
 }
 
 /* A dotted claim path ("realm_access.roles") in the payload. */
@@ -108,10 +108,10 @@ rg_err rg_upstream_verify(const rg_config_t *cfg, const char *token, rg_user_t *
 	time_t now = rg_now();
 	rg_err rc = RG_OK;
 
-	if (strlen(token) > 16384 || !(dot = strchr(token, '.')))
+	if (strlen(token) > 16384 || !(dot = strchr(token, '.')) || !rg_jwt_parts_ok(token))
 		return bad_token(err, "malformed bearer token", NULL);
 	raw = rg_b64_decode(token, (size_t)(dot - token), &n);
-	head = raw ? json_loadb((char *)raw, n, 0, NULL) : NULL;
+	head = raw ? rg_json_load((char *)raw, n, 0, NULL) : NULL;
 	free(raw);
 	alg_s = rg_json_str(head, "alg");
 	kid = rg_json_str(head, "kid");
@@ -204,7 +204,7 @@ bool rg_upstream_claims_token(const char *token)
 	if (!d2)
 		return true;
 	raw = rg_b64_decode(d1 + 1, (size_t)(d2 - d1 - 1), &n);
-	p = raw ? json_loadb((char *)raw, n, 0, NULL) : NULL;
+	p = raw ? rg_json_load((char *)raw, n, 0, NULL) : NULL;
 	free(raw);
 	session = rg_json_str(p, "typ") && !strcmp(rg_json_str(p, "typ"), "roomgate-session");
 	json_decref(p);

@@ -727,7 +727,7 @@ rg_err rg_config_parse(const char *json, size_t len, const char *base_dir, rg_co
 	rg_err rc;
 
 	*out = NULL;
-	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	root = rg_json_load(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
 		return cfg_fail(err, "config is not valid JSON: line %d: %s", jerr.line, jerr.text);
 	if (!(cfg = config_alloc())) {

@@ -17,8 +17,9 @@
 
 struct rg_server {
 	struct mg_context *ctx;
-	rg_app_t *app;
+	rg_mount *mount;
 	int port;
+	atomic_int in_flight;
 };
 
 /* Per worker thread: civetweb runs one request at a time on a thread. */
@@ -32,6 +33,7 @@ static const char *conn_header(void *ctx, const char *name)
 
 static void send_response(struct mg_connection *conn, const rg_response_t *resp, bool close)
 {
+	const char *method;
 	char len[32];
 
 	snprintf(len, sizeof(len), "%zu", resp->body_len);
@@ -45,23 +47,51 @@ static void send_response(struct mg_connection *conn, const rg_response_t *resp,
 	if (resp->headers[0])
 		mg_response_header_add_lines(conn, resp->headers);
 	mg_response_header_send(conn);
-	if (resp->body_len && strcmp(mg_get_request_info(conn)->request_method, "HEAD"))
+	method = mg_get_request_info(conn)->request_method;
+	if (resp->body_len && !(method && !strcmp(method, "HEAD")))
 		mg_write(conn, resp->body, resp->body_len);
+}
+
+static void log_access(const struct mg_connection *conn, int status, double ms, const char *user)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	json_t *f = json_pack("{s:s?,s:s?,s:i,s:f,s:s?}", "method", ri->request_method, "path",
+			      ri->local_uri, "status", status, "ms", ms, "remote", ri->remote_addr);
+
+	if (f && user && *user)
+		json_object_set_new(f, "user", json_string(user));
+	rg_log_json("info", "access", f);
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) * 1e3 + (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
 static int api_handler(struct mg_connection *conn, void *cbdata)
 {
-	rg_server_t *srv = cbdata;
+	rg_mount *m = cbdata;
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	rg_request_t req = {0};
 	rg_response_t resp = {0};
+	struct timespec t0;
 	char *body = NULL;
 	size_t len = 0;
 	bool too_large = ri->content_length > RG_MAX_BODY;
+	const char *path = ri->local_uri;
 	int status;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (m->plen) {
+		path += m->plen;
+		if (!*path)
+			path = "/";
+	}
 	req.method = ri->request_method;
-	req.path = ri->local_uri;
+	req.path = path;
 	req.query = ri->query_string;
 	req.remote_addr = ri->remote_addr;
 	req.header = conn_header;
@@ -87,21 +117,52 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
 		req.body = body;
 		req.body_len = len;
 	}
-	if (!rg_app_handle(srv->app, &req, &resp)) {
-		free(body);
-		return 0; /* static files */
+	if (!rg_app_handle(m->app, &req, &resp)) {
+		if (!m->embedded) {
+			free(body);
+			return 0; /* static files */
+		}
+		resp.status = 404;
+		resp.content_type = "application/json";
+		resp.body = strdup("{\"error\":{\"code\":\"not_found\",\"message\":\"not found\"}}");
+		resp.body_len = resp.body ? strlen(resp.body) : 0;
 	}
 	send_response(conn, &resp, too_large);
 	snprintf(req_user, sizeof(req_user), "%s", resp.user);
 	status = resp.status;
+	if (m->embedded)
+		log_access(conn, status, ms_since(&t0), resp.user);
 	rg_response_clear(&resp);
 	free(body);
 	return status;
 }
 
+rg_err rg_civetweb_mount(rg_app_t *app, struct mg_context *ctx, const char *prefix)
+{
+	rg_mount *m;
+	char *pattern;
+	size_t n;
+
+	if (!app || !ctx || !prefix || prefix[0] != '/')
+		return RG_ERR_INVALID;
+	if (!(m = rg_app_add_mount(app, prefix, true)))
+		return RG_ERR_NOMEM;
+	n = m->plen + 2;
+	if (!(pattern = malloc(n)))
+		return RG_ERR_NOMEM;
+	/* civetweb matches handler URIs as prefixes */
+	snprintf(pattern, n, "%s", m->plen ? m->prefix : "/");
+	mg_set_request_handler(ctx, pattern, api_handler, m);
+	free(pattern);
+	return RG_OK;
+}
+
 static int begin_request(struct mg_connection *conn)
 {
-	(void)conn;
+	rg_server_t *srv = mg_get_user_data(mg_get_context(conn));
+
+	if (srv)
+		atomic_fetch_add(&srv->in_flight, 1);
 	clock_gettime(CLOCK_MONOTONIC, &req_start);
 	req_user[0] = '\0';
 	return 0;
@@ -109,19 +170,11 @@ static int begin_request(struct mg_connection *conn)
 
 static void end_request(const struct mg_connection *conn, int status)
 {
-	const struct mg_request_info *ri = mg_get_request_info(conn);
-	struct timespec now;
-	double ms;
-	json_t *f;
+	rg_server_t *srv = mg_get_user_data(mg_get_context(conn));
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (double)(now.tv_sec - req_start.tv_sec) * 1e3 +
-	     (double)(now.tv_nsec - req_start.tv_nsec) / 1e6;
-	f = json_pack("{s:s?,s:s?,s:i,s:f,s:s?}", "method", ri->request_method, "path",
-		      ri->local_uri, "status", status, "ms", ms, "remote", ri->remote_addr);
-	if (f && req_user[0])
-		json_object_set_new(f, "user", json_string(req_user));
-	rg_log_json("info", "access", f);
+	if (srv)
+		atomic_fetch_sub(&srv->in_flight, 1);
+	log_access(conn, status, ms_since(&req_start), req_user);
 }
 
 static int http_error(struct mg_connection *conn, int status, const char *msg)
@@ -194,7 +247,10 @@ rg_err rg_server_start(rg_app_t *app, rg_server_t **out, rg_error *err)
 		rc = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
 		goto out;
 	}
-	srv->app = app;
+	if (!(srv->mount = rg_app_add_mount(app, "", false))) {
+		rc = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+		goto out;
+	}
 	options[n++] = "listening_ports";
 	options[n++] = cfg->listen;
 	options[n++] = "num_threads";
@@ -223,6 +279,7 @@ rg_err rg_server_start(rg_app_t *app, rg_server_t **out, rg_error *err)
 	cb.log_message = log_message;
 	memset(&init, 0, sizeof(init));
 	init.callbacks = &cb;
+	init.user_data = srv;
 	init.configuration_options = options;
 	memset(&ed, 0, sizeof(ed));
 	ed.text = errtxt;
@@ -233,7 +290,7 @@ rg_err rg_server_start(rg_app_t *app, rg_server_t **out, rg_error *err)
 			     errtxt[0] ? errtxt : "unknown error");
 		goto out;
 	}
-	mg_set_request_handler(srv->ctx, "/", api_handler, srv);
+	mg_set_request_handler(srv->ctx, "/", api_handler, srv->mount);
 	np = mg_get_server_ports(srv->ctx, 4, ports);
 	srv->port = np > 0 ? ports[0].port : 0;
 	log_listening(cfg, srv->port);
@@ -256,8 +313,14 @@ int rg_server_port(const rg_server_t *srv)
 
 void rg_server_stop(rg_server_t *srv)
 {
+	struct timespec pause = {0, 10 * 1000 * 1000};
+
 	if (!srv)
 		return;
+	/* civetweb refuses writes once stopping, so let requests in flight
+	 * finish first (bounded: 15 s) */
+	for (int i = 0; i < 1500 && atomic_load(&srv->in_flight) > 0; i++)
+		nanosleep(&pause, NULL);
 	mg_stop(srv->ctx);
 	free(srv);
 }

@@ -112,7 +112,7 @@ void rg_route_dispatch(rg_ctx *c)
 		rg_fail(&err, RG_ERR_METHOD, "method_not_allowed", "use POST or GET /v1/dispatch");
 		goto fail;
 	}
-	if (rg_authenticate(c->cfg, c->req, &user, &err))
+	if (rg_ctx_authenticate(c, &user, &err))
 		goto fail;
 	snprintf(c->resp->user, sizeof(c->resp->user), "%s", user.id);
 	if (!strcmp(c->req->method, "POST")) {

@@ -31,8 +31,7 @@ void rg_route_login(rg_ctx *c)
 			"expected {\"username\": \"...\", \"password\": \"...\"}");
 		goto fail;
 	}
-	if (rg_auth_password(c->cfg, json_string_value(u), json_string_value(p), &user, "session",
-			     &err) ||
+	if (rg_ctx_password(c, json_string_value(u), json_string_value(p), &user, &err) ||
 	    rg_session_issue(c->cfg, &user, &token, &expires_in, &err))
 		goto fail;
 	rg_add_header(c, "Cache-Control: no-store");

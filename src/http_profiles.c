@@ -28,7 +28,7 @@ void rg_route_profiles(rg_ctx *c)
 		rg_fail(&err, RG_ERR_METHOD, "method_not_allowed", "use GET /v1/profiles");
 		goto fail;
 	}
-	if (rg_authenticate(c->cfg, c->req, &user, &err))
+	if (rg_ctx_authenticate(c, &user, &err))
 		goto fail;
 	list = json_array();
 	groups = json_array();

@@ -25,7 +25,7 @@ void rg_route_sessions(rg_ctx *c)
 		rg_fail(&err, RG_ERR_METHOD, "method_not_allowed", "use POST /v1/sessions");
 		goto fail;
 	}
-	if (rg_authenticate(c->cfg, c->req, &user, &err) || rg_body_json(c, &body, &err))
+	if (rg_ctx_authenticate(c, &user, &err) || rg_body_json(c, &body, &err))
 		goto fail;
 	json_object_foreach(body, k, v) {
 		size_t i;

@@ -57,74 +57,102 @@ static rg_err opt_string(const json_t *body, size_t idx, const char **out, rg_er
 	return RG_OK;
 }
 
-void rg_route_token(rg_ctx *c)
+rg_err rg_token_request(const rg_config_t *cfg, const rg_user_t *user, const json_t *body,
+			json_t **resp, rg_error *err)
 {
-	json_t *body = NULL, *attrs, *rc, *resp, *v;
+	json_t *attrs, *rc, *v;
 	const char *room, *name, *identity, *metadata, *k;
-	rg_user_t user = {0};
 	rg_join_result res = {0};
 	rg_join join = {0};
-	rg_error err = {0};
-	bool openvidu;
+	rg_err e;
 
-	if (strcmp(c->req->method, "POST")) {
-		rg_add_header(c, "Allow: POST, OPTIONS");
-		rg_fail(&err, RG_ERR_METHOD, "method_not_allowed", "use POST /token");
-		goto fail;
-	}
-	if (rg_authenticate(c->cfg, c->req, &user, &err) || rg_body_json(c, &body, &err) ||
-	    check_keys(body, fields, N_FIELDS, &err) || opt_string(body, 0, &room, &err) ||
-	    opt_string(body, 1, &name, &err) || opt_string(body, 2, &identity, &err) ||
-	    opt_string(body, 3, &metadata, &err))
-		goto fail;
+	*resp = NULL;
+	if ((e = check_keys(body, fields, N_FIELDS, err)) || (e = opt_string(body, 0, &room, err)) ||
+	    (e = opt_string(body, 1, &name, err)) || (e = opt_string(body, 2, &identity, err)) ||
+	    (e = opt_string(body, 3, &metadata, err)))
+		return e;
 	attrs = rg_json_get2(body, fields[4][0], fields[4][1], NULL);
 	if (json_is_null(attrs))
 		attrs = NULL;
-	if (attrs && !json_is_object(attrs)) {
-		rg_fail(&err, RG_ERR_INVALID, "invalid_request",
-			"participant_attributes must be an object of strings");
-		goto fail;
-	}
+	if (attrs && !json_is_object(attrs))
+		return rg_fail(err, RG_ERR_INVALID, "invalid_request",
+			       "participant_attributes must be an object of strings");
 	json_object_foreach(attrs, k, v) {
-		if (!json_is_string(v)) {
-			rg_fail(&err, RG_ERR_INVALID, "invalid_request",
-				"participant_attributes.%s must be a string", k);
-			goto fail;
-		}
+		if (!json_is_string(v))
+			return rg_fail(err, RG_ERR_INVALID, "invalid_request",
+				       "participant_attributes.%s must be a string", k);
 	}
 	rc = rg_json_get2(body, fields[5][0], fields[5][1], NULL);
 	if (json_is_null(rc))
 		rc = NULL;
-	openvidu = json_object_get(body, "roomName") || json_object_get(body, "participantName");
-
 	join.room = room;
 	join.name = name;
 	join.identity = identity;
 	join.metadata = metadata;
 	join.attributes = attrs;
 	join.room_config = rc;
-	if (rg_join_issue(c->cfg, &user, &join, &res, &err))
+	if ((e = rg_join_issue(cfg, user, &join, &res, err)))
+		return e;
+	*resp = json_pack("{s:s,s:s,s:s,s:s,s:I}", "server_url", cfg->livekit_url,
+			  "participant_token", res.jwt, "room_name", res.room, "participant_identity",
+			  res.identity, "expires_at", (json_int_t)res.expires_at);
+	/* the OpenVidu/LiveKit tutorial servers answer {"token"} */
+	if (*resp && (json_object_get(body, "roomName") || json_object_get(body, "participantName")))
+		json_object_set_new(*resp, "token", json_string(res.jwt));
+	if (*resp && res.dispatch) {
+		json_object_set_new(*resp, "dispatch", json_string(res.dispatch));
+		json_object_set(*resp, "agents", res.agents);
+	}
+	rg_join_result_clear(&res);
+	return *resp ? RG_OK : rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+}
+
+rg_err rg_policy_eval(const rg_config_t *cfg, const rg_user_t *user, const char *request_json,
+		      size_t len, char **response_json, rg_error *err)
+{
+	json_error_t jerr;
+	json_t *body, *resp = NULL;
+	rg_err e;
+
+	*response_json = NULL;
+	if (!cfg || !user || !user->id)
+		return rg_fail(err, RG_ERR_INVALID, "invalid_request", "no config or user");
+	body = len ? rg_json_load(request_json, len, JSON_REJECT_DUPLICATES, &jerr) : json_object();
+	if (!json_is_object(body)) {
+		json_decref(body);
+		return rg_fail(err, RG_ERR_INVALID, "invalid_json", "the request must be a JSON object");
+	}
+	e = rg_token_request(cfg, user, body, &resp, err);
+	if (!e && !(*response_json = json_dumps(resp, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+		e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+	json_decref(resp);
+	json_decref(body);
+	return e;
+}
+
+void rg_route_token(rg_ctx *c)
+{
+	json_t *body = NULL, *resp = NULL;
+	rg_user_t user = {0};
+	rg_error err = {0};
+
+	if (strcmp(c->req->method, "POST")) {
+		rg_add_header(c, "Allow: POST, OPTIONS");
+		rg_fail(&err, RG_ERR_METHOD, "method_not_allowed", "use POST /token");
+		goto fail;
+	}
+	if (rg_ctx_authenticate(c, &user, &err) || rg_body_json(c, &body, &err) ||
+	    rg_token_request(c->cfg, &user, body, &resp, &err))
 		goto fail;
 	rg_metrics_token_issued(c->app);
-	resp = json_pack("{s:s,s:s,s:s,s:s,s:I}", "server_url", c->cfg->livekit_url,
-			 "participant_token", res.jwt, "room_name", res.room, "participant_identity",
-			 res.identity, "expires_at", (json_int_t)res.expires_at);
-	if (resp && openvidu)
-		json_object_set_new(resp, "token", json_string(res.jwt));
-	if (resp && res.dispatch) {
-		json_object_set_new(resp, "dispatch", json_string(res.dispatch));
-		json_object_set(resp, "agents", res.agents);
-	}
 	rg_add_header(c, "Cache-Control: no-store");
 	rg_respond_json(c, 201, resp);
-	snprintf(c->resp->user, sizeof(c->resp->user), "%s", user.id);
 	goto out;
 fail:
-	if (user.id)
-		snprintf(c->resp->user, sizeof(c->resp->user), "%s", user.id);
 	rg_respond_error(c, &err);
 out:
-	rg_join_result_clear(&res);
+	if (user.id)
+		snprintf(c->resp->user, sizeof(c->resp->user), "%s", user.id);
 	rg_user_clear(&user);
 	json_decref(body);
 }

@@ -44,6 +44,12 @@ const char *rg_json_str(const json_t *obj, const char *key);
 /* a value by snake_case or camelCase key; *used gets the key found */
 json_t *rg_json_get2(const json_t *obj, const char *snake, const char *camel, const char **used);
 char *rg_json_compact(const json_t *v);
+#define RG_MAX_JSON_DEPTH 64
+bool rg_json_depth_ok(const char *s, size_t n, int max);
+/* json_loadb for untrusted text: refuses nesting deeper than RG_MAX_JSON_DEPTH. */
+json_t *rg_json_load(const char *s, size_t n, size_t flags, json_error_t *jerr);
+/* Both JSON parts of a JWT decode and are nested at most RG_MAX_JSON_DEPTH. */
+bool rg_jwt_parts_ok(const char *jwt);
 time_t rg_now(void);
 
 /* log.c */
@@ -225,8 +231,6 @@ rg_err rg_authenticate(const rg_config_t *cfg, const rg_request_t *req, rg_user_
 /* Checks a local user's password (PBKDF2) and fills `user`. */
 rg_err rg_auth_password(const rg_config_t *cfg, const char *name, const char *password,
 			rg_user_t *user, const char *method, rg_error *err);
-rg_err rg_user_set(rg_user_t *u, const char *id, const char *name, char *const *groups,
-		   size_t ngroups, const char *method);
 
 /* policy.c */
 const rg_rule *rg_policy_rule(const rg_config_t *cfg, const rg_user_t *user);
@@ -279,6 +283,19 @@ rg_err rg_lk_dispatch(const rg_config_t *cfg, const char *room, const json_t *ag
 		      json_t **out, rg_error *err);
 void rg_lk_counters(unsigned long *calls, unsigned long *failures);
 
+/* ratelimit.c: failed-login counting */
+typedef struct rg_limiter rg_limiter;
+rg_limiter *rg_limiter_new(long window);
+void rg_limiter_free(rg_limiter *l);
+/* Seconds until `key`, which failed `max` times in the window, may try
+ * again (0: not blocked). */
+long rg_limiter_blocked(rg_limiter *l, const char *key, time_t now, unsigned max);
+void rg_limiter_fail(rg_limiter *l, const char *key, time_t now);
+
+#define RG_LOGIN_MAX_PER_ADDR 10
+#define RG_LOGIN_MAX_PER_USER 20
+#define RG_LOGIN_WINDOW 300
+
 /* app.c: shared HTTP helpers for the route handlers */
 typedef struct rg_ctx {
 	rg_app_t *app;
@@ -293,9 +310,28 @@ void rg_add_header(rg_ctx *c, const char *fmt, ...) __attribute__((format(printf
 /* Reads the JSON object body (empty body = {}); checks Content-Type. */
 rg_err rg_body_json(rg_ctx *c, json_t **out, rg_error *err);
 const char *rg_req_header(const rg_request_t *req, const char *name);
+/* rg_authenticate behind the failed-login limits (429 + Retry-After). */
+rg_err rg_ctx_authenticate(rg_ctx *c, rg_user_t *user, rg_error *err);
+/* The password check of /v1/login behind the same limits, per user too. */
+rg_err rg_ctx_password(rg_ctx *c, const char *name, const char *password, rg_user_t *user,
+		       rg_error *err);
 void rg_metrics_token_issued(rg_app_t *app);
 void rg_metrics_auth_failed(rg_app_t *app);
 
+/* http_token.c: a parsed POST /token body for an authenticated user -> the
+ * 201 response body (new reference). */
+rg_err rg_token_request(const rg_config_t *cfg, const rg_user_t *user, const json_t *body,
+			json_t **resp, rg_error *err);
+/* A place the app's routes are served from: the server's root, or a
+ * prefix inside someone else's civetweb server (freed with the app). */
+typedef struct rg_mount {
+	rg_app_t *app;
+	char *prefix;
+	size_t plen;
+	bool embedded; /* inside another civetweb app: log here, no static files */
+	struct rg_mount *next;
+} rg_mount;
+rg_mount *rg_app_add_mount(rg_app_t *app, const char *prefix, bool embedded);
 void rg_route_token(rg_ctx *c);
 void rg_route_sessions(rg_ctx *c);
 void rg_route_login(rg_ctx *c);

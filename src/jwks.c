@@ -135,7 +135,7 @@ static rg_err keys_add(rg_keyset *ks, const char *kid, char *pem, char family)
 
 rg_err rg_keys_from_jwks(const char *text, size_t len, rg_keyset *out, rg_error *err)
 {
-	json_t *root = json_loadb(text, len, 0, NULL), *keys, *k;
+	json_t *root = rg_json_load(text, len, 0, NULL), *keys, *k;
 	size_t i;
 	rg_err rc = RG_OK;
 

@@ -153,7 +153,7 @@ rg_err rg_lk_call(const rg_config_t *cfg, const char *method, json_t *video, con
 		goto out;
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	r = b.p ? json_loadb(b.p, b.n, 0, NULL) : NULL;
+	r = b.p ? rg_json_load(b.p, b.n, 0, NULL) : NULL;
 	if (status < 200 || status > 299) {
 		const char *code = rg_json_str(r, "code"), *msg = rg_json_str(r, "msg");
 		rc = rg_fail(err, RG_ERR_UPSTREAM, "livekit_error", "LiveKit %s answered %ld%s%s%s%s",

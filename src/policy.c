@@ -181,7 +181,8 @@ static rg_err compose(const rg_profile *p, const rg_user_t *user, const char *ro
 			*out = strdup(json_string_value(client_md));
 			return *out ? RG_OK : RG_ERR_NOMEM;
 		}
-		client = json_loads(json_string_value(client_md), JSON_REJECT_DUPLICATES, NULL);
+		client = rg_json_load(json_string_value(client_md), json_string_length(client_md),
+				      JSON_REJECT_DUPLICATES, NULL);
 		if (!json_is_object(client)) {
 			rc = rg_fail(err, RG_ERR_INVALID, "invalid_metadata",
 				     "metadata for agent '%s' must be a JSON object", p->agent_name);

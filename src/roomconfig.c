@@ -96,8 +96,8 @@ static rg_err parse_map(const json_t *v, const char *where, json_t **out, rg_err
 	return RG_OK;
 }
 
-/* A metadata value: a string is kept as is; an object or array (a common
- * client mistake) is serialized to a compact JSON string. */
+/* A metadata value: a string is kept as is; an object (a common client
+ * mistake) is serialized to a compact JSON string. */
 static rg_err parse_metadata(const json_t *v, const char *where, json_t **out, rg_error *err)
 {
 	char *s;
@@ -106,7 +106,7 @@ static rg_err parse_metadata(const json_t *v, const char *where, json_t **out, r
 		*out = json_string_length(v) ? json_incref((json_t *)v) : NULL;
 		return RG_OK;
 	}
-	if (!json_is_object(v) && !json_is_array(v))
+	if (!json_is_object(v))
 		return rg_fail(err, RG_ERR_INVALID, RC_SLUG,
 			       "%s must be a string (JSON text) or a JSON object", where);
 	s = rg_json_compact(v);
@@ -308,7 +308,7 @@ out:
 rg_err rg_roomconfig_parse(const char *json, size_t len, rg_roomconfig_t **out, rg_error *err)
 {
 	json_error_t jerr;
-	json_t *in = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *in = rg_json_load(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	rg_err rc;
 
 	*out = NULL;

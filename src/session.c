@@ -57,12 +57,12 @@ rg_err rg_session_verify(const rg_config_t *cfg, const char *token, rg_user_t *u
 	    strcmp(rg_json_str(p, "aud") ? rg_json_str(p, "aud") : "", SESSION_AUD) ||
 	    strcmp(rg_json_str(p, "typ") ? rg_json_str(p, "typ") : "", "roomgate-session") ||
 	    (groups && !json_is_array(groups))) {
-		rc = rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_token", "not a roomgate session token");
+		rc = rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials", "not a roomgate session token");
 		goto out;
 	}
 	/* a user removed from the users file loses access at once */
 	if (!rg_users_find(&cfg->users, sub)) {
-		rc = rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_token", "user no longer exists");
+		rc = rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials", "user no longer exists");
 		goto out;
 	}
 	gv = calloc(json_array_size(groups) + 1, sizeof(*gv));

@@ -209,7 +209,7 @@ rg_err rg_token_set_grants_json(rg_token_t *tok, const char *json, rg_error *err
 
 	if (!tok || !json)
 		return rg_fail(err, RG_ERR_INVALID, NULL, "no grants");
-	g = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
+	g = rg_json_load(json, strlen(json), JSON_REJECT_DUPLICATES, &jerr);
 	if (!g)
 		return rg_fail(err, RG_ERR_INVALID, "invalid_json", "grants: %s", jerr.text);
 	rc = rg_token_merge_grants(tok, g, err);
@@ -258,18 +258,20 @@ out:
 	return rc;
 }
 
+static json_t *decode_part(const char *s, size_t n);
+
 static rg_err check_times(const json_t *payload, time_t now, rg_error *err)
 {
 	json_t *exp = json_object_get(payload, "exp"), *nbf = json_object_get(payload, "nbf");
 
 	if (!json_is_integer(exp))
-		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_token", "token has no exp");
+		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials", "token has no exp");
 	if ((time_t)json_integer_value(exp) + RG_LEEWAY < now)
-		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_token", "token has expired");
+		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials", "token has expired");
 	if (nbf && !json_is_integer(nbf))
-		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_token", "nbf is not a number");
+		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials", "nbf is not a number");
 	if (nbf && (time_t)json_integer_value(nbf) > now + RG_LEEWAY)
-		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_token", "token is not yet valid");
+		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials", "token is not yet valid");
 	return RG_OK;
 }
 
@@ -282,20 +284,21 @@ rg_err rg_jwt_verify_hs256(const char *token, const char *secret, time_t now, js
 	rg_err rc = RG_OK;
 
 	*payload = NULL;
-	if (!token || !secret || !*secret || strlen(token) > 16384)
-		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_token", "invalid token");
+	if (!token || !secret || !*secret || strlen(token) > 16384 || !rg_jwt_parts_ok(token))
+		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials",
+			       "malformed bearer token (not a JWT)");
 	/* libjwt 1.x verifies with the alg named in the token's header; we
 	 * only accept HS256 and check that the header said so. */
 	if (jwt_decode(&jwt, token, (const unsigned char *)secret, (int)strlen(secret)) || !jwt ||
 	    jwt_get_alg(jwt) != JWT_ALG_HS256) {
-		rc = rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_token",
+		rc = rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials",
 			     "token signature is invalid");
 		goto out;
 	}
 	grants = jwt_get_grants_json(jwt, NULL);
 	p = grants ? json_loads(grants, 0, NULL) : NULL;
 	if (!json_is_object(p)) {
-		rc = rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_token", "token payload is invalid");
+		rc = rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials", "token payload is invalid");
 		goto out;
 	}
 	if ((rc = check_times(p, now ? now : rg_now(), err)))
@@ -343,9 +346,25 @@ static json_t *decode_part(const char *s, size_t n)
 
 	if (!raw)
 		return NULL;
-	v = json_loadb((const char *)raw, len, 0, NULL);
+	v = rg_json_load((const char *)raw, len, 0, NULL);
 	free(raw);
 	return v;
+}
+
+bool rg_jwt_parts_ok(const char *jwt)
+{
+	const char *d1 = strchr(jwt, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+	json_t *h, *p;
+	bool ok;
+
+	if (!d2)
+		return false;
+	h = decode_part(jwt, (size_t)(d1 - jwt));
+	p = decode_part(d1 + 1, (size_t)(d2 - d1 - 1));
+	ok = json_is_object(h) && json_is_object(p);
+	json_decref(h);
+	json_decref(p);
+	return ok;
 }
 
 rg_err rg_token_inspect(const char *jwt, const char *api_secret, time_t now, char **claims_json,
@@ -384,4 +403,49 @@ out:
 	json_decref(out);
 	json_decref(checked);
 	return rc;
+}
+
+rg_err rg_token_mint(const rg_claims_t *c, const char *api_key, const char *api_secret,
+		     char **jwt_out, time_t *expires_at, rg_error *err)
+{
+	rg_token_t *tok = NULL;
+	rg_roomconfig_t *rc = NULL;
+	rg_err e = RG_OK;
+
+	*jwt_out = NULL;
+	if (!c)
+		return rg_fail(err, RG_ERR_INVALID, "invalid_request", "no claims");
+	if (!(tok = rg_token_new()))
+		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+	if (!c->identity || rg_token_set_identity(tok, c->identity)) {
+		e = rg_fail(err, RG_ERR_INVALID, "invalid_request", "identity: 1 to 256 characters");
+		goto out;
+	}
+	if ((c->name && rg_token_set_name(tok, c->name)) ||
+	    (c->metadata && rg_token_set_metadata(tok, c->metadata)) ||
+	    (c->kind && rg_token_set_kind(tok, c->kind)) || (c->room && rg_token_set_room(tok, c->room)) ||
+	    (c->ttl && rg_token_set_ttl(tok, c->ttl))) {
+		e = rg_fail(err, RG_ERR_INVALID, "invalid_request", "invalid name, metadata, kind, room or ttl");
+		goto out;
+	}
+	for (size_t i = 0; c->attributes && c->attributes[i]; i += 2) {
+		if (!c->attributes[i + 1] ||
+		    rg_token_set_attribute(tok, c->attributes[i], c->attributes[i + 1])) {
+			e = rg_fail(err, RG_ERR_INVALID, "invalid_request",
+				    "attributes must be key, value pairs of UTF-8 strings");
+			goto out;
+		}
+	}
+	if (c->grants_json && (e = rg_token_set_grants_json(tok, c->grants_json, err)))
+		goto out;
+	if (c->room_config_json) {
+		if ((e = rg_roomconfig_parse(c->room_config_json, strlen(c->room_config_json), &rc, err)))
+			goto out;
+		rg_token_set_room_config(tok, rc);
+	}
+	e = rg_token_sign(tok, api_key, api_secret, 0, jwt_out, expires_at, err);
+out:
+	rg_roomconfig_free(rc);
+	rg_token_free(tok);
+	return e;
 }

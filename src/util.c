@@ -234,6 +234,47 @@ json_t *rg_json_get2(const json_t *obj, const char *snake, const char *camel, co
 	return v;
 }
 
+/* civetweb's worker threads have small stacks and jansson parses
+ * recursively, so nesting is bounded before any untrusted text is parsed. */
+bool rg_json_depth_ok(const char *s, size_t n, int max)
+{
+	int depth = 0;
+	bool in_str = false;
+
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (in_str) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_str = false;
+		} else if (ch == '"') {
+			in_str = true;
+		} else if (ch == '[' || ch == '{') {
+			if (++depth > max)
+				return false;
+		} else if (ch == ']' || ch == '}') {
+			depth--;
+		}
+	}
+	return true;
+}
+
+json_t *rg_json_load(const char *s, size_t n, size_t flags, json_error_t *jerr)
+{
+	if (!s)
+		return NULL;
+	if (!rg_json_depth_ok(s, n, RG_MAX_JSON_DEPTH)) {
+		if (jerr) {
+			memset(jerr, 0, sizeof(*jerr));
+			snprintf(jerr->text, sizeof(jerr->text), "nested deeper than %d levels",
+				 RG_MAX_JSON_DEPTH);
+		}
+		return NULL;
+	}
+	return json_loadb(s, n, flags, jerr);
+}
+
 char *rg_json_compact(const json_t *v)
 {
 	return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);

@@ -1,0 +1,269 @@
+"""Authentication: HTTP Basic with local users, /v1/login session tokens,
+and what a session token is not (a LiveKit token).
+
+Every failing attempt comes from its own loopback source address
+(127.0.x.y), so that the per-address failed-login rate limit cannot turn a
+401 into a 429; the rate limit itself is tested on a separate server.
+"""
+import base64
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rgtest  # noqa: E402
+
+USER, PASSWORD = rgtest.DEV_USER, rgtest.DEV_PASSWORD
+
+SRV = None
+SESSION = None
+LOGIN_RESP = None
+
+
+def setUpModule():
+    # One server for FailureTests and SessionTests.
+    global SRV, SESSION, LOGIN_RESP
+    SRV = rgtest.Server.dev().start()
+    LOGIN_RESP = SRV.post("/v1/login", {"username": USER, "password": PASSWORD})
+    if LOGIN_RESP.status == 200 and isinstance(LOGIN_RESP.body, dict):
+        SESSION = LOGIN_RESP.body.get("access_token")
+
+
+def tearDownModule():
+    rgtest.stop_checked(SRV)
+
+
+class AuthCase(rgtest.RoomgateTestCase):
+
+    def setUp(self):
+        self.srv = SRV
+
+    def tearDown(self):
+        self.assertHealthy(self.srv)
+
+    def token(self, headers, body=None, source=None):
+        """POST /token from a fresh source address (a failing attempt)."""
+        return self.srv.post("/token", body if body is not None else {"room_name": "auth"},
+                             headers=headers, source=source or rgtest.fresh_source())
+
+    def login(self, username, password):
+        return self.srv.post("/v1/login", {"username": username, "password": password},
+                             source=rgtest.fresh_source())
+
+    def assert401(self, resp, code=None):
+        err = self.assertError(resp, 401, code)
+        www = resp.headers.get("WWW-Authenticate")
+        self.assertTrue(www and www.strip(), "401 without a WWW-Authenticate header")
+        return err
+
+
+class FailureTests(AuthCase):
+
+    def test_no_credentials(self):
+        self.assert401(self.token({}), "unauthenticated")
+        self.assert401(self.srv.post("/v1/sessions", {}, source=rgtest.fresh_source()),
+                       "unauthenticated")
+
+    def test_empty_authorization_header(self):
+        self.assert401(self.token({"Authorization": ""}), ("unauthenticated", "invalid_credentials"))
+
+    def test_unknown_scheme(self):
+        self.assert401(self.token({"Authorization": "Digest username=\"demo\""}),
+                       ("unauthenticated", "invalid_credentials"))
+
+    def test_wrong_basic_password(self):
+        self.assert401(self.token(rgtest.basic(USER, "not-the-password")), "invalid_credentials")
+
+    def test_unknown_user(self):
+        self.assert401(self.token(rgtest.basic("nobody-here", "demo")), "invalid_credentials")
+
+    def test_basic_password_is_case_sensitive_and_exact(self):
+        self.assert401(self.token(rgtest.basic(USER, "DEMO")), "invalid_credentials")
+        self.assert401(self.token(rgtest.basic(USER, "demo ")), "invalid_credentials")
+
+    def test_malformed_basic_header(self):
+        bad = [
+            "Basic !!!not*base64!!!",
+            "Basic " + base64.b64encode(b"demo-no-colon").decode(),
+            "Basic ",
+            "Basic",
+            "Basic " + base64.b64encode(b"\xff\xfe:\x00").decode(),
+        ]
+        for value in bad:
+            with self.subTest(header=value):
+                self.assert401(self.token({"Authorization": value}),
+                               ("invalid_credentials", "unauthenticated"))
+
+    def test_bearer_garbage(self):
+        for value in ["Bearer garbage", "Bearer ", "Bearer a.b.c",
+                      "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJkZW1vIn0.",
+                      "Bearer " + "x" * 5000]:
+            with self.subTest(header=value[:40]):
+                self.assert401(self.token({"Authorization": value}),
+                               ("invalid_credentials", "unauthenticated"))
+
+    def test_login_bad_password(self):
+        r = self.login(USER, "wrong")
+        self.assertError(r, 401, "invalid_credentials")
+        self.assertNotIn("access_token", r.body)
+
+    def test_login_unknown_user(self):
+        r = self.login("ghost", "demo")
+        self.assertError(r, 401, "invalid_credentials")
+
+    def test_login_malformed_body(self):
+        self.assertError(self.srv.post("/v1/login", b'{"username": "demo", '), 400, "invalid_json")
+        self.assertError(self.srv.post("/v1/login", b'["demo", "demo"]'), 400, "invalid_json")
+        self.assertError(self.srv.post("/v1/login", {"username": 5, "password": "demo"}), 400,
+                         "invalid_request")
+        self.assertError(self.srv.post("/v1/login", {"username": "demo", "password": ["demo"]}),
+                         400, "invalid_request")
+        self.assertError(self.srv.post("/v1/login", "username=demo&password=demo",
+                                       content_type="application/x-www-form-urlencoded"),
+                         415, "unsupported_media_type")
+
+    def test_login_missing_fields(self):
+        for body in [{}, {"username": "demo"}, {"password": "demo"}]:
+            with self.subTest(body=body):
+                r = self.srv.post("/v1/login", body)
+                self.assertIn(r.status, (400, 401), repr(r))
+                self.assertError(r, r.status)
+
+    @staticmethod
+    def tampered_variants(tok):
+        out = []
+        if tok.count(".") == 2:
+            h, p, s = tok.split(".")
+            none_h = rgtest.b64url_encode(b'{"alg":"none","typ":"JWT"}')
+            out += [("signature", h + "." + p + "." + rgtest.flip_char(s, 0)),
+                    ("signature-mid", h + "." + p + "." + rgtest.flip_char(s, len(s) // 2)),
+                    ("payload", h + "." + rgtest.flip_char(p, len(p) // 2) + "." + s),
+                    ("header", rgtest.flip_char(h, 2) + "." + p + "." + s),
+                    ("truncated-sig", h + "." + p + "." + s[:-4]),
+                    ("no-sig", h + "." + p + "."),
+                    ("alg-none", none_h + "." + p + ".")]
+        else:
+            out += [("char0", rgtest.flip_char(tok, 0)),
+                    ("mid", rgtest.flip_char(tok, len(tok) // 2))]
+        out.append(("appended", tok + "A"))
+        return out
+
+    def test_tampered_session_token(self):
+        tok = SESSION
+        self.assertIsNotNone(tok, "login failed: %r" % (LOGIN_RESP,))
+        # the untampered token works
+        self.assertEqual(self.srv.post("/token", {"room_name": "x"},
+                                       headers=rgtest.bearer(tok)).status, 201)
+        for name, bad in self.tampered_variants(tok):
+            with self.subTest(variant=name):
+                self.assertNotEqual(bad, tok)
+                self.assert401(self.token(rgtest.bearer(bad)), "invalid_credentials")
+
+class SessionTests(AuthCase):
+    """Uses of the module's session token."""
+
+    def setUp(self):
+        super().setUp()
+        if SESSION is None:
+            self.fail("login failed: %r" % (LOGIN_RESP,))
+        self.session = SESSION
+        self.login_resp = LOGIN_RESP
+
+    def test_login_response(self):
+        st, headers, body = self.login_resp
+        self.assertEqual(st, 200)
+        self.assertTrue(headers.get("Content-Type", "").startswith("application/json"))
+        self.assertEqual(set(body) >= {"access_token", "token_type", "expires_in"}, True, body)
+        self.assertEqual(body["token_type"], "Bearer")
+        self.assertIsInstance(body["expires_in"], int)
+        self.assertGreater(body["expires_in"], 0)
+        self.assertLessEqual(body["expires_in"], 7 * 24 * 3600)
+        self.assertIsInstance(body["access_token"], str)
+        self.assertGreater(len(body["access_token"]), 20)
+
+    def test_session_token_works_for_token(self):
+        body, claims = self.assertToken(self.srv.post("/token", {"room_name": "sess-room"},
+                                                      headers=rgtest.bearer(self.session)))
+        self.assertEqual(claims["sub"], USER)
+        self.assertEqual(claims["iss"], rgtest.DEV_API_KEY)
+        self.assertEqual(claims["video"]["room"], "sess-room")
+        self.assertIs(claims["video"]["roomJoin"], True)
+        self.assertTrue(rgtest.jwt_hs256_ok(body["participant_token"], rgtest.DEV_API_SECRET),
+                        "participant token does not verify with the dev secret")
+
+    def test_session_token_works_for_sessions(self):
+        r = self.srv.post("/v1/sessions", {}, headers=rgtest.bearer(self.session))
+        self.assertEqual(r.status, 201, repr(r))
+        self.assertEqual(r.body["participant_identity"], USER)
+
+    def test_bearer_scheme_case_insensitive(self):
+        r = self.srv.post("/token", {"room_name": "x"},
+                          headers={"Authorization": "bearer " + self.session})
+        self.assertEqual(r.status, 201, repr(r))
+
+    def test_session_token_is_not_a_livekit_token(self):
+        tok = self.session
+        self.assertFalse(rgtest.jwt_hs256_ok(tok, rgtest.DEV_API_SECRET),
+                         "the session token is signed with the LiveKit API secret")
+        if tok.count(".") == 2:
+            claims = rgtest.jwt_payload(tok)
+            self.assertNotEqual(claims.get("iss"), rgtest.DEV_API_KEY,
+                                "session token iss is the LiveKit API key: %r" % claims)
+            self.assertNotIn("video", claims, "session token carries a video grant: %r" % claims)
+            self.assertNotIn("roomConfig", claims)
+
+    def test_participant_token_is_not_a_session_token(self):
+        # A LiveKit token (signed with the LiveKit secret) must not log in to roomgate.
+        r = self.srv.post("/token", {"room_name": "x"}, headers=rgtest.bearer(self.session))
+        self.assertEqual(r.status, 201, repr(r))
+        lk = r.body["participant_token"]
+        self.assert401(self.token(rgtest.bearer(lk), {"room_name": "x"}), "invalid_credentials")
+
+    def test_login_as_bearer_is_not_basic(self):
+        # The session token is not a password.
+        self.assert401(self.token(rgtest.basic(USER, self.session), {"room_name": "x"}),
+                       "invalid_credentials")
+
+    def test_basic_auth_works(self):
+        body, claims = self.assertToken(self.srv.post("/token", {"room_name": "basic-room"},
+                                                      headers=rgtest.basic(USER, PASSWORD)))
+        self.assertEqual(claims["sub"], USER)
+
+    def test_healthz_needs_no_auth(self):
+        self.assertHealthy(self.srv)
+
+
+
+class RateLimitTests(rgtest.RoomgateTestCase):
+    MAX_ATTEMPTS = 20
+
+    def setUp(self):
+        self.srv = rgtest.Server.dev().start()
+        self.addCleanup(self.srv.kill)
+
+    def test_repeated_failed_logins_are_rate_limited(self):
+        src = rgtest.fresh_source()
+        statuses = []
+        limited = None
+        for i in range(self.MAX_ATTEMPTS):
+            r = self.srv.post("/v1/login", {"username": USER, "password": "wrong-%d" % i}, source=src)
+            statuses.append(r.status)
+            if r.status == 429:
+                limited = r
+                break
+            self.assertError(r, 401, "invalid_credentials")
+        self.assertIsNotNone(limited, "no 429 after %d failed logins from one address: %r"
+                             % (self.MAX_ATTEMPTS, statuses))
+        self.assertError(limited, 429)
+        retry = limited.headers.get("Retry-After")
+        self.assertIsNotNone(retry, "429 without Retry-After")
+        self.assertRegex(retry.strip(), r"^[1-9][0-9]*$")
+        # another address is not limited
+        r = self.srv.post("/v1/login", {"username": USER, "password": PASSWORD},
+                          source=rgtest.fresh_source())
+        self.assertEqual(r.status, 200, repr(r))
+        self.assertHealthy(self.srv)
+        self.assertStops(self.srv)
+
+if __name__ == "__main__":
+    unittest.main()
