@@ -152,6 +152,21 @@ rg_err rg_token_mint(const rg_claims_t *claims, const char *api_key, const char 
 		     char **jwt_out, time_t *expires_at, rg_error *err);
 
 /*
+ * A reusable HS256 signer: the HMAC key is set up once (OpenSSL EVP_MAC) and
+ * each signature reuses it. For minting many tokens with one key; thread-safe.
+ * NULL on an empty secret or allocation failure.
+ */
+typedef struct rg_signer rg_signer_t;
+rg_signer_t *rg_signer_new(const char *api_key, const char *api_secret);
+void rg_signer_free(rg_signer_t *signer);
+/* As rg_token_sign, with a signer (iss = the signer's API key). */
+rg_err rg_token_sign_with(const rg_token_t *tok, const rg_signer_t *signer, time_t now,
+			  char **jwt_out, time_t *expires_at, rg_error *err);
+/* As rg_token_mint, with a signer. */
+rg_err rg_token_mint_with(const rg_claims_t *claims, const rg_signer_t *signer,
+			  char **jwt_out, time_t *expires_at, rg_error *err);
+
+/*
  * Decodes a LiveKit token. If `api_secret` is non-NULL the HS256 signature
  * and nbf/exp (with 60 s leeway) are checked and *verified says whether all
  * held. *claims_json (free with rg_free) is the payload, pretty-printed.

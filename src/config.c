@@ -715,6 +715,9 @@ static rg_err finish(rg_config_t *cfg, rg_error *err)
 	}
 	if (!strcmp(cfg->session_secret, cfg->api_secret))
 		return cfg_fail(err, "session.secret must differ from the LiveKit API secret");
+	if (!(cfg->lk_signer = rg_signer_new(cfg->api_key, cfg->api_secret)) ||
+	    !(cfg->session_signer = rg_signer_new("roomgate", cfg->session_secret)))
+		return rg_fail(err, RG_ERR_CRYPTO, "crypto_error", "cannot set up HMAC-SHA256");
 	return RG_OK;
 }
 
@@ -843,6 +846,8 @@ void rg_config_free(rg_config_t *cfg)
 	free(cfg->api_key);
 	rg_free_secret(cfg->api_secret);
 	rg_free_secret(cfg->session_secret);
+	rg_signer_free(cfg->lk_signer);
+	rg_signer_free(cfg->session_signer);
 	free(cfg->web_root);
 	free(cfg->room_prefix);
 	free_strings(cfg->cors, cfg->n_cors);

@@ -70,8 +70,14 @@ json_t *rg_roomconfig_agents(const rg_roomconfig_t *rc);
 json_t *rg_token_claims(const rg_token_t *tok);
 /* Validates a VideoGrant object and merges it into the token's video claim. */
 rg_err rg_token_merge_grants(rg_token_t *tok, const json_t *grants, rg_error *err);
-/* HS256-signs a JSON payload with a secret; malloc'd JWT. */
-rg_err rg_jwt_sign_hs256(json_t *payload, const char *secret, char **out, rg_error *err);
+/* sign.c: HS256 with a keyed, reusable HMAC context */
+rg_err rg_signer_sign(const rg_signer_t *s, const char *payload, size_t n, char **jwt);
+/* Signs `claims` plus ("iss" when with_iss,) "nbf" and "exp". */
+rg_err rg_signer_sign_json(const rg_signer_t *s, const json_t *claims, bool with_iss, time_t nbf,
+			   time_t exp, char **jwt);
+/* Verifies a JWT this signer made (exact header, HMAC, nbf/exp with leeway). */
+rg_err rg_signer_verify(const rg_signer_t *s, const char *jwt, time_t now, json_t **payload,
+			rg_error *err);
 /* Verifies an HS256 JWT with `secret` (alg must be HS256, nbf/exp with leeway)
  * and returns the payload (new reference). */
 rg_err rg_jwt_verify_hs256(const char *jwt, const char *secret, time_t now,
@@ -203,6 +209,8 @@ struct rg_config {
 	char *api_secret;
 	char *web_root;
 	char *session_secret;
+	rg_signer_t *lk_signer;      /* LiveKit API key/secret */
+	rg_signer_t *session_signer; /* session secret */
 	long session_ttl;
 	long default_ttl;
 	long max_ttl;

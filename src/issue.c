@@ -225,7 +225,7 @@ rg_err rg_join_issue(const rg_config_t *cfg, const rg_user_t *user, const rg_joi
 		e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
 		goto out;
 	}
-	e = rg_token_sign(tok, cfg->api_key, cfg->api_secret, 0, &res->jwt, &res->expires_at, err);
+	e = rg_token_sign_with(tok, cfg->lk_signer, 0, &res->jwt, &res->expires_at, err);
 out:
 	rg_user_clear(&acting);
 	json_decref(resolved);

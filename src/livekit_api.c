@@ -88,13 +88,14 @@ static char *http_base(const char *url)
 static rg_err api_token(const rg_config_t *cfg, json_t *video, char **out, rg_error *err)
 {
 	time_t now = rg_now();
-	json_t *p = json_pack("{s:s,s:s,s:I,s:I,s:O}", "iss", cfg->api_key, "sub", "roomgate",
-			      "nbf", (json_int_t)now, "exp", (json_int_t)(now + 600), "video", video);
+	json_t *p = json_pack("{s:s,s:O}", "sub", "roomgate", "video", video);
 	rg_err rc;
 
 	if (!p)
 		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
-	rc = rg_jwt_sign_hs256(p, cfg->api_secret, out, err);
+	rc = rg_signer_sign_json(cfg->lk_signer, p, true, now, now + 600, out)
+		     ? rg_fail(err, RG_ERR_CRYPTO, "crypto_error", "cannot sign the API token")
+		     : RG_OK;
 	json_decref(p);
 	return rc;
 }

@@ -25,13 +25,15 @@ rg_err rg_session_issue(const rg_config_t *cfg, const rg_user_t *user, char **to
 	*token = NULL;
 	for (size_t i = 0; groups && i < user->ngroups; i++)
 		json_array_append_new(groups, json_string(user->groups[i]));
-	payload = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:I,s:I,s:I}", "iss", SESSION_ISS, "aud",
+	payload = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:I}", "iss", SESSION_ISS, "aud",
 			    SESSION_AUD, "typ", "roomgate-session", "sub", user->id, "name",
-			    user->name, "groups", groups, "iat", (json_int_t)now, "nbf",
-			    (json_int_t)now, "exp", (json_int_t)(now + cfg->session_ttl));
+			    user->name, "groups", groups, "iat", (json_int_t)now);
 	if (!payload)
 		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
-	rc = rg_jwt_sign_hs256(payload, cfg->session_secret, token, err);
+	rc = rg_signer_sign_json(cfg->session_signer, payload, false, now, now + cfg->session_ttl,
+				 token)
+		     ? rg_fail(err, RG_ERR_CRYPTO, "crypto_error", "cannot sign the session token")
+		     : RG_OK;
 	json_decref(payload);
 	if (!rc && expires_in)
 		*expires_in = cfg->session_ttl;
@@ -48,7 +50,7 @@ rg_err rg_session_verify(const rg_config_t *cfg, const char *token, rg_user_t *u
 	json_t *g;
 	rg_err rc;
 
-	if ((rc = rg_jwt_verify_hs256(token, cfg->session_secret, 0, &p, err)))
+	if ((rc = rg_signer_verify(cfg->session_signer, token, rg_now(), &p, err)))
 		return rc;
 	sub = rg_json_str(p, "sub");
 	name = rg_json_str(p, "name");

@@ -230,34 +230,6 @@ json_t *rg_token_claims(const rg_token_t *tok)
 	return json_deep_copy(tok->claims);
 }
 
-rg_err rg_jwt_sign_hs256(json_t *payload, const char *secret, char **out, rg_error *err)
-{
-	jwt_t *jwt = NULL;
-	char *body = NULL, *enc = NULL;
-	rg_err rc = RG_OK;
-
-	*out = NULL;
-	if (!secret || !*secret)
-		return rg_fail(err, RG_ERR_CONFIG, "config_error", "no signing secret configured");
-	body = rg_json_compact(payload);
-	if (!body || jwt_new(&jwt) ||
-	    jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)secret, (int)strlen(secret)) ||
-	    jwt_add_grants_json(jwt, body)) {
-		rc = rg_fail(err, RG_ERR_CRYPTO, "crypto_error", "cannot build the JWT");
-		goto out;
-	}
-	enc = jwt_encode_str(jwt);
-	if (!enc) {
-		rc = rg_fail(err, RG_ERR_CRYPTO, "crypto_error", "cannot sign the JWT");
-		goto out;
-	}
-	*out = enc;
-out:
-	free(body);
-	jwt_free(jwt);
-	return rc;
-}
-
 static json_t *decode_part(const char *s, size_t n);
 
 static rg_err check_times(const json_t *payload, time_t now, rg_error *err)
@@ -312,10 +284,27 @@ out:
 	return rc;
 }
 
+rg_err rg_token_sign_with(const rg_token_t *tok, const rg_signer_t *signer, time_t now,
+			  char **jwt_out, time_t *expires_at, rg_error *err)
+{
+	*jwt_out = NULL;
+	if (!tok || !json_string_length(json_object_get(tok->claims, "sub")))
+		return rg_fail(err, RG_ERR_INVALID, "invalid_request", "token has no identity");
+	if (!signer)
+		return rg_fail(err, RG_ERR_CONFIG, "config_error", "LiveKit API key and secret needed");
+	if (!now)
+		now = rg_now();
+	if (rg_signer_sign_json(signer, tok->claims, true, now, now + tok->ttl, jwt_out))
+		return rg_fail(err, RG_ERR_CRYPTO, "crypto_error", "cannot sign the token");
+	if (expires_at)
+		*expires_at = now + tok->ttl;
+	return RG_OK;
+}
+
 rg_err rg_token_sign(const rg_token_t *tok, const char *api_key, const char *api_secret,
 		     time_t now, char **jwt_out, time_t *expires_at, rg_error *err)
 {
-	json_t *payload;
+	rg_signer_t *s;
 	rg_err rc;
 
 	*jwt_out = NULL;
@@ -323,18 +312,10 @@ rg_err rg_token_sign(const rg_token_t *tok, const char *api_key, const char *api
 		return rg_fail(err, RG_ERR_INVALID, "invalid_request", "token has no identity");
 	if (!api_key || !*api_key || !api_secret || !*api_secret)
 		return rg_fail(err, RG_ERR_CONFIG, "config_error", "LiveKit API key and secret needed");
-	if (!now)
-		now = rg_now();
-	payload = json_deep_copy(tok->claims);
-	if (!payload)
-		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
-	json_object_set_new(payload, "iss", json_string(api_key));
-	json_object_set_new(payload, "nbf", json_integer((json_int_t)now));
-	json_object_set_new(payload, "exp", json_integer((json_int_t)(now + tok->ttl)));
-	rc = rg_jwt_sign_hs256(payload, api_secret, jwt_out, err);
-	json_decref(payload);
-	if (!rc && expires_at)
-		*expires_at = now + tok->ttl;
+	if (!(s = rg_signer_new(api_key, api_secret)))
+		return rg_fail(err, RG_ERR_CRYPTO, "crypto_error", "cannot set up HMAC-SHA256");
+	rc = rg_token_sign_with(tok, s, now, jwt_out, expires_at, err);
+	rg_signer_free(s);
 	return rc;
 }
 
@@ -405,8 +386,8 @@ out:
 	return rc;
 }
 
-rg_err rg_token_mint(const rg_claims_t *c, const char *api_key, const char *api_secret,
-		     char **jwt_out, time_t *expires_at, rg_error *err)
+static rg_err mint(const rg_claims_t *c, const rg_signer_t *signer, const char *api_key,
+		   const char *api_secret, char **jwt_out, time_t *expires_at, rg_error *err)
 {
 	rg_token_t *tok = NULL;
 	rg_roomconfig_t *rc = NULL;
@@ -443,9 +424,24 @@ rg_err rg_token_mint(const rg_claims_t *c, const char *api_key, const char *api_
 			goto out;
 		rg_token_set_room_config(tok, rc);
 	}
-	e = rg_token_sign(tok, api_key, api_secret, 0, jwt_out, expires_at, err);
+	e = signer ? rg_token_sign_with(tok, signer, 0, jwt_out, expires_at, err)
+		   : rg_token_sign(tok, api_key, api_secret, 0, jwt_out, expires_at, err);
 out:
 	rg_roomconfig_free(rc);
 	rg_token_free(tok);
 	return e;
+}
+
+rg_err rg_token_mint(const rg_claims_t *claims, const char *api_key, const char *api_secret,
+		     char **jwt_out, time_t *expires_at, rg_error *err)
+{
+	return mint(claims, NULL, api_key, api_secret, jwt_out, expires_at, err);
+}
+
+rg_err rg_token_mint_with(const rg_claims_t *claims, const rg_signer_t *signer, char **jwt_out,
+			  time_t *expires_at, rg_error *err)
+{
+	if (!signer)
+		return rg_fail(err, RG_ERR_INVALID, "invalid_request", "no signer");
+	return mint(claims, signer, NULL, NULL, jwt_out, expires_at, err);
 }

@@ -5,7 +5,7 @@
 #include "internal.h"
 
 static const char cfg_json[] =
-	"{\"livekit\":{\"url\":\"wss://lk.example.com\",\"api_key\":\"k\",\"api_secret\":\"s\"},"
+	"{\"livekit\":{\"url\":\"ws://127.0.0.1:9\",\"api_key\":\"k\",\"api_secret\":\"s\",\"check_existing_rooms\":false},"
 	" \"tokens\":{\"default_ttl\":\"10m\",\"max_ttl\":\"30m\"},"
 	" \"rooms\":{\"prefix\":\"sess-\"},"
 	" \"agents\":{"
