@@ -157,7 +157,9 @@ rg_err rg_lk_call(const rg_config_t *cfg, const char *method, json_t *video, con
 	r = b.p ? rg_json_load(b.p, b.n, 0, NULL) : NULL;
 	if (status < 200 || status > 299) {
 		const char *code = rg_json_str(r, "code"), *msg = rg_json_str(r, "msg");
-		rc = rg_fail(err, RG_ERR_UPSTREAM, "livekit_error", "LiveKit %s answered %ld%s%s%s%s",
+		bool missing = code && !strcmp(code, "not_found");
+		rc = rg_fail(err, missing ? RG_ERR_NOT_FOUND : RG_ERR_UPSTREAM,
+			     missing ? "not_found" : "livekit_error", "LiveKit %s answered %ld%s%s%s%s",
 			     method, status, code ? ": " : "", code ? code : "", msg ? ": " : "",
 			     msg ? msg : "");
 		goto out;
@@ -205,9 +207,21 @@ rg_err rg_lk_room_exists(const rg_config_t *cfg, const char *room, bool *exists,
 
 rg_err rg_lk_list_dispatches(const rg_config_t *cfg, const char *room, json_t **out, rg_error *err)
 {
-	json_t *video = room_admin(room), *req = json_pack("{s:s}", "room", room);
-	rg_err rc = rg_lk_call(cfg, "livekit.AgentDispatchService/ListDispatch", video, req, out, err);
+	json_t *video, *req;
+	bool exists = false;
+	rg_err rc;
 
+	/* LiveKit answers ListDispatch for a room that does not exist with a
+	 * 503 after 3 s; a room that does not exist has no dispatches */
+	if ((rc = rg_lk_room_exists(cfg, room, &exists, err)))
+		return rc;
+	if (!exists) {
+		*out = json_pack("{s:[]}", "agent_dispatches");
+		return *out ? RG_OK : rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+	}
+	video = room_admin(room);
+	req = json_pack("{s:s}", "room", room);
+	rc = rg_lk_call(cfg, "livekit.AgentDispatchService/ListDispatch", video, req, out, err);
 	json_decref(video);
 	json_decref(req);
 	if (!rc && !json_object_get(*out, "agent_dispatches") && !json_object_get(*out, "agentDispatches"))

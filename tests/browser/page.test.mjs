@@ -1,0 +1,425 @@
+// roomgate's web page in headless Debian Chromium, driven by playwright-core.
+//
+//   cd tests/browser && ROOMGATE_BIN=../../build/roomgate ROOMGATE_WEB=../../web \
+//     SCREENSHOT_DIR=../../build/screenshots node --test page.test.mjs
+//
+// Starts `roomgate serve --dev` on a free loopback port with LIVEKIT_URL set to
+// a loopback port nothing listens on (so "Join" fails the same way everywhere),
+// then walks the page as a person would and saves screenshots.
+//
+// Console policy: every console error and uncaught page error fails the test,
+// except messages Chromium itself logs for network failures the test causes
+// on purpose, each allowed only during its own step:
+//   - "Failed to load resource: the server responded with a status of 401"
+//     while a wrong password / a bad bearer token is tried (Chromium logs every
+//     non-2xx fetch; the page handles the response and shows a message);
+//   - "WebSocket connection to 'ws://127.0.0.1:<port>/rtc...' failed" and
+//     "Failed to load resource: net::ERR_CONNECTION_REFUSED" for that same
+//     port while "Join" tries to reach the absent LiveKit server.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../..');
+const BIN = resolve(process.env.ROOMGATE_BIN || join(repo, 'build/roomgate'));
+const WEB = resolve(process.env.ROOMGATE_WEB || join(repo, 'web'));
+const SHOTS = resolve(process.env.SCREENSHOT_DIR || join(repo, 'build/screenshots'));
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+
+let server;          // child process
+let serverLog = '';  // its stderr
+let base;            // http://127.0.0.1:PORT
+let livekitPort;     // a loopback port with no LiveKit server
+let context;         // playwright persistent context (fresh --user-data-dir)
+let page;
+let profileDir;
+const problems = []; // console errors + page errors not yet checked
+let allowed = [];    // predicates for expected Chromium network messages (per step)
+const http401 = (p) => /^Failed to load resource: the server responded with a status of 401 /.test(p.text) &&
+  p.url.startsWith(`${base}/v1/`);
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', fail);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
+  });
+}
+
+function startServer(env) {
+  return new Promise((ok, fail) => {
+    const child = spawn(BIN, ['serve', '--dev', '--listen', '127.0.0.1:0', '--web', WEB],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+    let buf = '';
+    const timer = setTimeout(() => fail(new Error(`roomgate did not log "listening" within 10 s:\n${serverLog}`)), 10_000);
+    child.on('error', (e) => { clearTimeout(timer); fail(e); });
+    child.on('exit', (code) => { clearTimeout(timer); fail(new Error(`roomgate exited (${code}) before listening:\n${serverLog}`)); });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk) => {
+      serverLog += chunk;
+      buf += chunk;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let ev;
+        try { ev = JSON.parse(line); } catch { continue; }
+        if (ev.event === 'listening' && ev.port) {
+          clearTimeout(timer);
+          ok({ child, port: ev.port });
+        }
+      }
+    });
+  });
+}
+
+function b64urlJson(seg) { return JSON.parse(Buffer.from(seg, 'base64url').toString('utf8')); }
+function jwtClaims(token) { return b64urlJson(token.split('.')[1]); }
+
+async function apiLogin() {
+  const res = await fetch(`${base}/v1/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username: 'demo', password: 'demo' }),
+  });
+  assert.equal(res.status, 200);
+  return (await res.json()).access_token;
+}
+
+// Fails on console errors / page errors since the last call, except the
+// expected Chromium network messages of the current step.
+function assertNoConsoleErrors(step) {
+  const seen = problems.splice(0);
+  const isAllowed = (p) => p.kind === 'console' && allowed.some((ok) => ok(p));
+  for (const p of seen.filter(isAllowed)) {
+    const text = p.text.replace(/access_token=[^&' ]+/g, 'access_token=…');
+    console.log(`${step}: expected Chromium message: ${text}${p.url ? ` (${p.url.replace(/\?.*/, '?…')})` : ''}`);
+  }
+  const bad = seen.filter((p) => !isAllowed(p));
+  assert.deepEqual(bad, [], `console errors or page errors during "${step}"`);
+}
+
+async function noHorizontalScroll() {
+  return page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    clientWidth: document.documentElement.clientWidth,
+    widest: [...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+      .slice(0, 5).map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`),
+  }));
+}
+
+before(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} not found: these tests drive Debian's Chromium and never download a browser. ` +
+      'Install it with tests/browser/setup.sh (apt-get install -y chromium), as scripts/test does.');
+  }
+  if (!existsSync(BIN)) throw new Error(`roomgate binary not found at ${BIN} (set ROOMGATE_BIN)`);
+  const { chromium } = await import('playwright-core');
+  livekitPort = await freePort();
+  const started = await startServer({ LIVEKIT_URL: `ws://127.0.0.1:${livekitPort}` });
+  server = started.child;
+  base = `http://127.0.0.1:${started.port}`;
+  mkdirSync(SHOTS, { recursive: true });
+  profileDir = mkdtempSync(join(tmpdir(), 'roomgate-chromium-'));
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 900 },
+    deviceScaleFactor: 1,
+    locale: 'en-US',
+    timezoneId: 'UTC',
+  });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  page = context.pages()[0] || await context.newPage();
+  page.setDefaultTimeout(10_000);
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push({ kind: 'console', text: m.text(), url: m.location().url || '' });
+  });
+  page.on('pageerror', (e) => problems.push({ kind: 'pageerror', text: String(e && e.stack || e) }));
+});
+
+after(async () => {
+  await context?.close().catch(() => {});
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  if (server && server.exitCode === null) {
+    const exited = new Promise((ok) => server.once('exit', ok));
+    server.kill('SIGTERM');
+    await Promise.race([exited, new Promise((ok) => setTimeout(ok, 5000))]);
+  }
+});
+
+test('vendored livekit-client is the locked npm package, unchanged', () => {
+  const vendored = join(WEB, 'vendor/livekit-client.esm.js');
+  const npmFile = join(here, 'node_modules/livekit-client/dist/livekit-client.esm.mjs');
+  const sha = (f) => createHash('sha256').update(readFileSync(f)).digest('hex');
+  const lockVersion = JSON.parse(readFileSync(join(here, 'package-lock.json'), 'utf8'))
+    .packages['node_modules/livekit-client'].version;
+  assert.equal(sha(vendored), sha(npmFile), 'web/vendor differs from node_modules: run scripts/vendor-web');
+  assert.match(readFileSync(join(WEB, 'vendor/VERSION'), 'utf8'), new RegExp(`^livekit-client ${lockVersion.replace(/\./g, '\\.')}\\n`));
+  assert.match(readFileSync(join(WEB, 'vendor/VERSION'), 'utf8'), new RegExp(`sha256 ${sha(npmFile)}`));
+});
+
+test('the page loads from roomgate with no console errors and shows the dev hint', async () => {
+  const res = await page.goto(`${base}/`);
+  assert.equal(res.status(), 200);
+  await page.waitForLoadState('networkidle');
+  assert.equal(await page.title(), 'roomgate');
+  assert.ok(await page.isVisible('#login-form'));
+  assert.match(await page.textContent('#dev-hint'), /demo.*\/.*demo/s);
+  // Served from loopback, the app never loads anything from elsewhere.
+  const hosts = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).host));
+  for (const host of hosts) assert.equal(`http://${host}`, base);
+  await page.screenshot({ path: join(SHOTS, 'signin.png') });
+  assertNoConsoleErrors('load');
+});
+
+test('a wrong password shows a readable error, not raw JSON (keyboard only)', async () => {
+  allowed = [http401];
+  await page.focus('#username');
+  await page.keyboard.type('demo');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'password');
+  await page.keyboard.type('not-the-password');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'login-submit', 'Tab reaches the sign-in button');
+  const response = page.waitForResponse((r) => r.url().endsWith('/v1/login'));
+  await page.keyboard.press('Enter');
+  assert.equal((await response).status(), 401);
+  const alert = page.locator('#signin-error');
+  await alert.waitFor({ state: 'visible' });
+  const text = await alert.innerText();
+  assert.match(text, /Sign-in failed/);
+  assert.match(text, /Invalid user name or password\./);
+  assert.doesNotMatch(text, /[{}"]/, 'no raw JSON');
+  assert.equal(await alert.getAttribute('role'), 'alert');
+  assert.ok(await page.isVisible('#login-form'), 'still on the sign-in form');
+  await page.screenshot({ path: join(SHOTS, 'signin-error.png') });
+  assertNoConsoleErrors('wrong password');
+  allowed = [];
+});
+
+test('sign in as demo/demo: Tab to the button, Enter submits; profiles list "assistant"', async () => {
+  await page.fill('#password', 'demo');
+  await page.focus('#password');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'login-submit');
+  await page.keyboard.press('Enter');
+  await page.locator('#app-view').waitFor({ state: 'visible' });
+  assert.ok(await page.isHidden('#signin-view'));
+  assert.ok(await page.isHidden('#signin-error'));
+  assert.match(await page.textContent('#who-name'), /Demo User/);
+  const profile = page.locator('.profile[data-profile="assistant"]');
+  await profile.waitFor();
+  assert.match(await profile.innerText(), /assistant/);
+  assert.match(await profile.innerText(), /Demo assistant/);
+  assert.ok(await profile.locator('input[type=radio]').isChecked());
+  // The roomgate token is kept for this tab only, and survives a reload.
+  const stored = await page.evaluate(() => ({ s: sessionStorage.getItem('roomgate.auth'), l: localStorage.length }));
+  assert.ok(stored.s && JSON.parse(stored.s).token);
+  assert.equal(stored.l, 0);
+  await page.reload();
+  await page.locator('#app-view').waitFor({ state: 'visible' });
+  await page.locator('.profile[data-profile="assistant"]').waitFor();
+  assertNoConsoleErrors('sign in');
+});
+
+let session; // the API's answer to POST /v1/sessions
+
+test('start a session with language=fr: room, agents and token on screen match the API', async () => {
+  await page.fill('.meta-row .meta-key', 'language');
+  await page.fill('.meta-row .meta-value', 'fr');
+  await page.fill('#participant-name', 'Browser Test');
+  const response = page.waitForResponse((r) => r.url().endsWith('/v1/sessions') && r.request().method() === 'POST');
+  await page.click('#start-session');
+  const res = await response;
+  assert.equal(res.status(), 201);
+  assert.deepEqual(JSON.parse(res.request().postData()),
+    { agents: ['assistant'], metadata: { language: 'fr' }, participant_name: 'Browser Test' });
+  session = await res.json();
+  await page.locator('#result').waitFor({ state: 'visible' });
+
+  assert.equal(await page.textContent('#room-name'), session.room_name);
+  assert.equal(await page.textContent('#server-url'), session.server_url);
+  assert.equal(await page.textContent('#identity'), 'demo');
+  assert.match(await page.textContent('#expiry'), /^expires in \d+:\d\d$/);
+
+  // The token on screen is the API's; decode it here, independently of the page.
+  const token = await page.getAttribute('#token', 'data-token');
+  assert.equal(token, session.participant_token);
+  assert.equal(await page.textContent('#token'), token);
+  const claims = jwtClaims(token);
+  assert.equal(claims.video.room, session.room_name);
+  const tokenAgents = claims.roomConfig.agents;
+  assert.equal(tokenAgents.length, 1);
+
+  const shown = await page.$$eval('#agents li.agent', (lis) => lis.map((li) => ({
+    name: li.dataset.agentName,
+    nameText: li.querySelector('.agent-name').textContent,
+    metadata: li.querySelector('.agent-metadata').textContent,
+  })));
+  assert.equal(shown.length, tokenAgents.length);
+  for (const [i, a] of tokenAgents.entries()) {
+    assert.equal(shown[i].name, a.agentName);
+    assert.equal(shown[i].nameText, a.agentName);
+    assert.deepEqual(JSON.parse(shown[i].metadata), JSON.parse(a.metadata), 'metadata on screen = token metadata');
+    assert.equal(shown[i].metadata, JSON.stringify(JSON.parse(a.metadata), null, 2), 'pretty-printed');
+  }
+  const meta = JSON.parse(tokenAgents[0].metadata);
+  assert.equal(tokenAgents[0].agentName, 'assistant');
+  assert.equal(meta.user_id, 'demo');
+  assert.equal(meta.language, 'fr');
+  assert.equal(meta.room, session.room_name);
+
+  // The decoded claims are shown, with roomConfig highlighted.
+  const claimsText = await page.textContent('#claims');
+  assert.match(claimsText, /"sub": "demo"/);
+  const marked = await page.textContent('#claims mark');
+  assert.match(marked, /"roomConfig": \{/);
+  assert.match(marked, /"agentName": "assistant"/);
+
+  // A ready curl command for the same request.
+  const curl = await page.textContent('#curl');
+  assert.ok(curl.includes(`${base}/v1/sessions`), curl);
+  assert.match(curl, /Authorization: Bearer ey/);
+  assert.ok(curl.includes(`-d '${JSON.stringify({ agents: ['assistant'], metadata: { language: 'fr' }, participant_name: 'Browser Test' })}'`));
+
+  // Copy buttons put exactly that text on the clipboard.
+  await page.click('#copy-token');
+  await page.locator('#copy-status', { hasText: 'Token copied' }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token);
+  await page.click('#copy-curl');
+  await page.locator('#copy-status', { hasText: 'curl command copied' }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), curl);
+  assertNoConsoleErrors('start session');
+});
+
+test('Join with no LiveKit server reachable shows a clear message', async () => {
+  const wsUrl = `ws://127.0.0.1:${livekitPort}`;
+  assert.equal(session.server_url, wsUrl);
+  const port = String(livekitPort).replace(/\D/g, '');
+  const wsFailed = new RegExp(`^WebSocket connection to 'ws://127\\.0\\.0\\.1:${port}/rtc[^']*' failed`);
+  allowed = [
+    (p) => wsFailed.test(p.text),
+    (p) => p.text === 'Failed to load resource: net::ERR_CONNECTION_REFUSED' &&
+      p.url.startsWith(`http://127.0.0.1:${port}/rtc`),
+  ];
+  const t0 = Date.now();
+  await page.click('#join');
+  const alert = page.locator('#join-error');
+  await alert.waitFor({ state: 'visible', timeout: 30_000 });
+  const text = await alert.innerText();
+  assert.match(text, new RegExp(`No LiveKit server reachable at ${wsUrl.replace(/\./g, '\\.')}`));
+  assert.match(text, /livekit-server --dev/);
+  assert.equal(await page.getAttribute('#conn-state', 'data-state'), 'failed');
+  assert.ok(await page.isVisible('#join'), 'Join can be tried again');
+  assert.ok(await page.isEnabled('#join'));
+  assert.ok(Date.now() - t0 < 30_000);
+  // Only the expected messages, and no uncaught errors from livekit-client.
+  const unexpected = problems.filter((p) => !(p.kind === 'console' && allowed.some((ok) => ok(p))));
+  assert.deepEqual(unexpected, []);
+  const failedToLoad = problems.filter((p) => /^Failed to load resource/.test(p.text));
+  // ERR_CONNECTION_REFUSED is allowed only for LiveKit's own validate request.
+  assert.ok(failedToLoad.length <= 2, JSON.stringify(failedToLoad));
+  // Everything a developer can unfold, unfolded, for the person looking at it.
+  await page.$$eval('#result details', (ds) => ds.forEach((d) => { d.open = true; }));
+  await page.screenshot({ path: join(SHOTS, 'desktop.png'), fullPage: true });
+  await page.$$eval('#result details:not(#claims-details)', (ds) => ds.forEach((d) => { d.open = false; }));
+  assertNoConsoleErrors('join');
+  allowed = [];
+});
+
+test('phone width (390x844): no horizontal scroll, screenshot', async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(100);
+  const m = await noHorizontalScroll();
+  assert.ok(m.scrollWidth <= m.clientWidth, `horizontal scroll at 390 px: ${JSON.stringify(m)}`);
+  await page.screenshot({ path: join(SHOTS, 'phone.png'), fullPage: true });
+  await page.click('#signout');
+  await page.locator('#signin-view').waitFor({ state: 'visible' });
+  const m2 = await noHorizontalScroll();
+  assert.ok(m2.scrollWidth <= m2.clientWidth, `horizontal scroll at 390 px (sign-in): ${JSON.stringify(m2)}`);
+  await page.screenshot({ path: join(SHOTS, 'phone-signin.png'), fullPage: true });
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('roomgate.auth')), null, 'sign out forgets the token');
+  await page.setViewportSize({ width: 1280, height: 900 });
+  assertNoConsoleErrors('phone');
+});
+
+test('sign in by pasting a bearer token; a bad one is refused readably', async () => {
+  allowed = [http401];
+  await page.click('#paste-token summary');
+  await page.fill('#bearer', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bm90LWEtc2lnbmF0dXJl');
+  await page.click('#token-submit');
+  const alert = page.locator('#signin-error');
+  await alert.waitFor({ state: 'visible' });
+  assert.match(await alert.innerText(), /Token not accepted/);
+  assert.doesNotMatch(await alert.innerText(), /[{}"]/);
+  assertNoConsoleErrors('bad bearer token');
+  allowed = [];
+
+  const access = await apiLogin();
+  await page.fill('#bearer', `Bearer ${access}`);
+  await page.focus('#bearer');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'token-submit');
+  await page.keyboard.press('Enter');
+  await page.locator('#app-view').waitFor({ state: 'visible' });
+  await page.locator('.profile[data-profile="assistant"]').waitFor();
+  assert.match(await page.textContent('#who-meta'), /via session/);
+  // And the session works with it.
+  const response = page.waitForResponse((r) => r.url().endsWith('/v1/sessions'));
+  await page.click('#start-session');
+  assert.equal((await response).status(), 201);
+  await page.locator('#result').waitFor({ state: 'visible' });
+  assert.match(await page.textContent('#curl'), new RegExp(`Bearer ${access.replace(/[.]/g, '\\.')}`));
+  assertNoConsoleErrors('bearer token');
+});
+
+test('another agent name (policy allows any): keyboard selects it; the token dispatches it', async () => {
+  const other = page.locator('.profile[data-profile="assistant"] input[type=radio]');
+  await other.focus();
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await page.isEnabled('#other-agent'), true);
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'other-agent');
+  await page.keyboard.type('my-agent');
+  // Duplicate field names are caught before anything is sent.
+  await page.fill('.meta-row .meta-key', 'topic');
+  await page.fill('.meta-row .meta-value', 'billing');
+  await page.click('#add-field');
+  await page.keyboard.type('topic');
+  await page.click('#start-session');
+  const alert = page.locator('#session-error');
+  await alert.waitFor({ state: 'visible' });
+  assert.match(await alert.innerText(), /The field "topic" is set twice\./);
+  await page.click('.meta-row:nth-child(2) button[aria-label="Remove field"]');
+  const response = page.waitForResponse((r) => r.url().endsWith('/v1/sessions'));
+  await page.click('#start-session');
+  const res = await response;
+  assert.equal(res.status(), 201);
+  assert.deepEqual(JSON.parse(res.request().postData()).agents, ['my-agent']);
+  await page.locator('#agents li.agent[data-agent-name="my-agent"]').waitFor();
+  assert.ok(await page.isHidden('#session-error'));
+  const claims = jwtClaims(await page.getAttribute('#token', 'data-token'));
+  assert.equal(claims.roomConfig.agents[0].agentName, 'my-agent');
+  assert.deepEqual(JSON.parse(await page.textContent('#agents .agent-metadata')), JSON.parse(claims.roomConfig.agents[0].metadata));
+  assert.equal(JSON.parse(claims.roomConfig.agents[0].metadata).topic, 'billing');
+  assertNoConsoleErrors('another agent');
+});
+
+test('the server never logged a token', () => {
+  assert.ok(session);
+  assert.ok(!serverLog.includes(session.participant_token), 'participant token in the server log');
+  assert.ok(!serverLog.includes(session.participant_token.split('.')[2]), 'token signature in the server log');
+});

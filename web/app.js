@@ -1,0 +1,891 @@
+// roomgate's web page: sign in, pick an agent profile, start a session (a new
+// unique LiveKit room whose token dispatches the agent), inspect the token and
+// join the room with livekit-client (vendored in vendor/, loaded on demand).
+//
+// Plain ES module, no framework, no build step. Server data only ever reaches
+// the DOM as text (textContent / text nodes), never as HTML. The roomgate
+// bearer token is kept in sessionStorage (this tab only); the LiveKit
+// participant token lives in memory only.
+
+const STORAGE_KEY = 'roomgate.auth';
+const LIVEKIT_MODULE = './vendor/livekit-client.esm.js';
+const DEBUG = new URLSearchParams(location.search).has('debug');
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  token: null,      // roomgate bearer token (from /v1/login or pasted)
+  via: null,        // 'password' | 'token'
+  me: null,         // GET /v1/profiles answer
+  session: null,    // { response, request, header, claims }
+  room: null,       // livekit-client Room while joined
+  timer: null,      // expiry countdown interval
+  arrivals: new Map(), // participant identity -> Date first seen
+};
+
+/* ------------------------------------------------------------------ helpers */
+
+// Creates an element; `props` may set className, text, attrs {name: value},
+// dataset {key: value}, and on {event: handler}. Children: nodes or strings
+// (strings become text nodes).
+function h(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  if (props.className) node.className = props.className;
+  if (props.text !== undefined) node.textContent = String(props.text);
+  for (const [k, v] of Object.entries(props.attrs || {})) {
+    if (v !== undefined && v !== null && v !== false) node.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const [k, v] of Object.entries(props.dataset || {})) node.dataset[k] = String(v);
+  for (const [k, v] of Object.entries(props.on || {})) node.addEventListener(k, v);
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    node.append(typeof c === 'string' ? document.createTextNode(c) : c);
+  }
+  return node;
+}
+
+function show(node, visible = true) { node.hidden = !visible; }
+
+function sentence(text) {
+  const s = String(text || '').trim();
+  if (!s) return '';
+  const t = s[0].toUpperCase() + s.slice(1);
+  return /[.!?]$/.test(t) ? t : t + '.';
+}
+
+class ApiError extends Error {
+  constructor(status, code, message, retryAfter) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+// JSON request to roomgate (relative URLs, so the page also works under a
+// reverse-proxy prefix). Any non-2xx becomes an ApiError carrying the API's
+// {"error":{"code","message"}} or, failing that, the HTTP status.
+async function api(path, { method = 'GET', body, auth = true } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (auth && state.token) headers.Authorization = `Bearer ${state.token}`;
+  let res;
+  try {
+    res = await fetch(path, {
+      method, headers, cache: 'no-store', credentials: 'omit',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, 'network_error',
+      `Can't reach roomgate at ${location.origin}. Is the server running?`);
+  }
+  const text = await res.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (!res.ok) {
+    const e = data && typeof data === 'object' && data.error && typeof data.error === 'object' ? data.error : null;
+    const message = e && typeof e.message === 'string' && e.message
+      ? e.message
+      : `The server answered ${res.status} ${res.statusText || ''}`.trim();
+    throw new ApiError(res.status, (e && typeof e.code === 'string' && e.code) || `http_${res.status}`,
+      message, res.headers.get('Retry-After'));
+  }
+  if (data === null || typeof data !== 'object') {
+    throw new ApiError(res.status, 'bad_response', `The server's answer to ${path} was not JSON.`);
+  }
+  return data;
+}
+
+// Renders an error into an alert box as readable text: a title, the API's
+// message as a sentence, and the code + status (or `detail`) in small print.
+function showError(box, title, err, detail) {
+  box.replaceChildren();
+  const parts = [h('strong', { className: 'alert-title', text: title })];
+  let msg = err instanceof Error ? err.message : String(err);
+  if (err instanceof ApiError && err.status === 429) {
+    const secs = Number.parseInt(err.retryAfter || '', 10);
+    msg = sentence(msg) + (Number.isFinite(secs) ? ` Try again in ${secs} s.` : ' Try again later.');
+  }
+  parts.push(h('span', { className: 'alert-text', text: sentence(msg) }));
+  if (err instanceof ApiError && err.status) {
+    parts.push(h('span', { className: 'alert-code', text: `${err.code} · HTTP ${err.status}` }));
+  }
+  if (detail) parts.push(h('span', { className: 'alert-code', text: detail }));
+  box.append(...parts);
+  show(box);
+}
+
+function clearError(box) { box.replaceChildren(); show(box, false); }
+
+async function busy(button, label, fn) {
+  const old = button.textContent;
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  button.textContent = label;
+  try { return await fn(); } finally {
+    button.disabled = false;
+    button.removeAttribute('aria-busy');
+    button.textContent = old;
+  }
+}
+
+// base64url JWT segment -> object (UTF-8 aware), no library.
+function decodeSegment(seg) {
+  let b64 = seg.replace(/-/g, '+').replace(/_/g, '/');
+  b64 += '='.repeat((4 - (b64.length % 4)) % 4);
+  const bin = atob(b64);
+  const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
+
+function decodeJwt(token) {
+  const parts = String(token).split('.');
+  if (parts.length !== 3) throw new Error('not a JWT (expected three dot-separated parts)');
+  return { header: decodeSegment(parts[0]), claims: decodeSegment(parts[1]) };
+}
+
+function shellQuote(s) { return `'${String(s).replace(/'/g, `'\\''`)}'`; }
+
+function formatLeft(ms) {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const hh = Math.floor(total / 3600);
+  const mm = Math.floor((total % 3600) / 60);
+  const ss = String(total % 60).padStart(2, '0');
+  return hh > 0 ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
+}
+
+function formatTime(date) {
+  return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+async function copyText(text) {
+  try {
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch { /* fall back below */ }
+  const ta = h('textarea', { className: 'offscreen', attrs: { readonly: true, 'aria-hidden': 'true' } });
+  ta.value = text;
+  document.body.append(ta);
+  ta.select();
+  let ok = false;
+  try { ok = document.execCommand('copy'); } catch { ok = false; }
+  ta.remove();
+  return ok;
+}
+
+/* --------------------------------------------------------------- auth state */
+
+function saveAuth(token, via, expiresAt) {
+  state.token = token;
+  state.via = via;
+  try {
+    sessionStorage.setItem(STORAGE_KEY, JSON.stringify({ token, via, expiresAt: expiresAt || null }));
+  } catch { /* storage may be disabled: keep it in memory */ }
+}
+
+function loadAuth() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY) || 'null');
+    if (!saved || typeof saved.token !== 'string') return null;
+    if (saved.expiresAt && saved.expiresAt <= Date.now()) { sessionStorage.removeItem(STORAGE_KEY); return null; }
+    return saved;
+  } catch { return null; }
+}
+
+function forgetAuth() {
+  state.token = null;
+  state.via = null;
+  state.me = null;
+  try { sessionStorage.removeItem(STORAGE_KEY); } catch { /* ignore */ }
+}
+
+function isLocalHost() {
+  const host = location.hostname;
+  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]' || host === '::1' ||
+    host.endsWith('.localhost');
+}
+
+/* ------------------------------------------------------------------ sign in */
+
+async function onLogin(ev) {
+  ev.preventDefault();
+  const box = $('signin-error');
+  clearError(box);
+  const username = $('username').value.trim();
+  const password = $('password').value;
+  if (!username || !password) {
+    showError(box, 'Sign-in failed', 'Enter your user name and password.');
+    (username ? $('password') : $('username')).focus();
+    return;
+  }
+  await busy($('login-submit'), 'Signing in…', async () => {
+    try {
+      const res = await api('v1/login', { method: 'POST', body: { username, password }, auth: false });
+      if (typeof res.access_token !== 'string') throw new ApiError(200, 'bad_response', 'The login answer had no access_token.');
+      const ttl = Number(res.expires_in);
+      saveAuth(res.access_token, 'password', Number.isFinite(ttl) && ttl > 0 ? Date.now() + ttl * 1000 : null);
+      await enterApp();
+      $('password').value = '';
+    } catch (err) {
+      forgetAuth();
+      showError(box, 'Sign-in failed', err);
+      $('password').select();
+      $('password').focus();
+    }
+  });
+}
+
+async function onTokenSignIn(ev) {
+  ev.preventDefault();
+  const box = $('signin-error');
+  clearError(box);
+  const token = $('bearer').value.trim().replace(/^Bearer\s+/i, '');
+  if (!token) {
+    showError(box, 'No token', 'Paste a bearer token first.');
+    $('bearer').focus();
+    return;
+  }
+  let expiresAt = null;
+  try {
+    const { claims } = decodeJwt(token);
+    if (typeof claims.exp === 'number') expiresAt = claims.exp * 1000;
+  } catch { /* API keys are not JWTs: fine */ }
+  await busy($('token-submit'), 'Checking…', async () => {
+    try {
+      saveAuth(token, 'token', expiresAt);
+      await enterApp();
+      $('bearer').value = '';
+    } catch (err) {
+      forgetAuth();
+      showError(box, 'Token not accepted', err);
+      $('bearer').focus();
+    }
+  });
+}
+
+function signOut(message) {
+  leaveRoom();
+  stopCountdown();
+  forgetAuth();
+  state.session = null;
+  show($('app-view'), false);
+  show($('whoami'), false);
+  show($('signin-view'));
+  show($('result'), false);
+  show($('result-empty'));
+  clearError($('session-error'));
+  // Nothing of this user's stays in the form for the next one.
+  $('session-form').reset();
+  $('meta-rows').replaceChildren();
+  $('profiles').replaceChildren();
+  lastMode = null;
+  const box = $('signin-error');
+  if (message) showError(box, 'Signed out', message); else clearError(box);
+  $('username').focus();
+}
+
+/* ----------------------------------------------------------------- profiles */
+
+async function enterApp() {
+  const me = await api('v1/profiles');
+  state.me = me;
+  renderWhoami(me.user || {});
+  renderProfiles(me);
+  clearError($('signin-error'));
+  show($('signin-view'), false);
+  show($('app-view'));
+  show($('whoami'));
+  const nameInput = $('participant-name');
+  if (!nameInput.value && me.user && me.user.name) nameInput.placeholder = me.user.name;
+  $('new-session-title').focus();
+}
+
+function renderWhoami(user) {
+  const name = user.name || user.id || 'signed in';
+  $('who-initial').textContent = name.trim().charAt(0).toUpperCase() || '?';
+  $('who-name').textContent = name;
+  const bits = [];
+  if (user.id) bits.push(`id ${user.id}`);
+  if (Array.isArray(user.groups) && user.groups.length) {
+    bits.push(`${user.groups.length === 1 ? 'group' : 'groups'} ${user.groups.join(', ')}`);
+  }
+  if (user.method) bits.push(`via ${user.method}`);
+  $('who-meta').textContent = bits.join(' · ');
+}
+
+const OTHER = '\u0000other';
+
+function renderProfiles(me) {
+  const list = $('profiles');
+  list.replaceChildren();
+  const profiles = Array.isArray(me.profiles) ? me.profiles : [];
+  profiles.forEach((p, i) => {
+    list.append(h('label', { className: 'profile', dataset: { profile: p.name } },
+      h('input', { attrs: { type: 'radio', name: 'profile', value: p.name, checked: i === 0 } }),
+      h('span', { className: 'profile-body' },
+        h('span', { className: 'profile-top' },
+          h('span', { className: 'profile-name', text: p.name }),
+          p.agent_name && p.agent_name !== p.name
+            ? h('code', { className: 'profile-agent', text: `agent ${p.agent_name}` }) : null),
+        p.description ? h('span', { className: 'profile-desc', text: p.description }) : null)));
+  });
+  if (me.any_agent) {
+    const nameInput = h('input', {
+      className: 'other-agent', attrs: {
+        id: 'other-agent', 'aria-label': 'Agent name', placeholder: 'agent name', spellcheck: 'false',
+        autocomplete: 'off',
+      },
+    });
+    list.append(h('label', { className: 'profile', dataset: { profile: OTHER } },
+      h('input', { attrs: { type: 'radio', name: 'profile', value: OTHER, checked: profiles.length === 0 } }),
+      h('span', { className: 'profile-body' },
+        h('span', { className: 'profile-name profile-name-plain', text: 'Another agent' }),
+        h('span', { className: 'profile-desc', text: 'Your policy allows any agent name; its metadata is passed through.' }),
+        nameInput)));
+  }
+  const empty = $('profiles-empty');
+  if (!list.children.length) {
+    empty.textContent = 'Your policy allows no agent profiles: a session gets a room without agents.';
+    show(empty);
+  } else show(empty, false);
+
+  const start = $('start-session');
+  if (me.session_rooms === false) {
+    start.disabled = true;
+    showError($('session-error'), 'Sessions not allowed',
+      'The policy rule that matched you does not allow new session rooms (session_rooms is false).');
+  } else {
+    start.disabled = false;
+    clearError($('session-error'));
+  }
+  onProfileChange();
+}
+
+function selectedProfile() {
+  const checked = $('profiles').querySelector('input[name="profile"]:checked');
+  if (!checked) return null;
+  if (checked.value === OTHER) return { name: null, other: true, client_metadata: '*' };
+  const p = (state.me.profiles || []).find((x) => x.name === checked.value);
+  return p || null;
+}
+
+function metaRow(key = '', value = '', first = false) {
+  const row = h('div', { className: 'meta-row' });
+  const k = h('input', { className: 'meta-key', attrs: { 'aria-label': 'Field name', placeholder: first ? 'language' : 'field', spellcheck: 'false', autocomplete: 'off' } });
+  const v = h('input', { className: 'meta-value', attrs: { 'aria-label': 'Field value', placeholder: first ? 'fr' : 'value', autocomplete: 'off' } });
+  k.value = key;
+  v.value = value;
+  const remove = h('button', {
+    className: 'btn-icon', attrs: { type: 'button', 'aria-label': 'Remove field', title: 'Remove field' },
+    on: { click: () => { row.remove(); if (!$('meta-rows').children.length) $('meta-rows').append(metaRow('', '', true)); $('add-field').focus(); } },
+  }, '×');
+  row.append(k, v, remove);
+  return row;
+}
+
+function currentFreeRows() {
+  return [...$('meta-rows').querySelectorAll('.meta-row')].map((r) => [
+    r.querySelector('.meta-key').value, r.querySelector('.meta-value').value]);
+}
+
+let lastMode = null;
+
+function onProfileChange() {
+  const p = selectedProfile();
+  const rows = $('meta-rows');
+  const help = $('metadata-help');
+  const fs = $('metadata-fieldset');
+  const cm = p ? p.client_metadata : [];
+  const keep = lastMode === '*' ? currentFreeRows() : null;
+  // The free agent-name box is usable (and in the tab order) only when chosen.
+  const other = $('other-agent');
+  if (other) other.disabled = !(p && p.other);
+  if (cm === '*') {
+    if (lastMode !== '*') {
+      rows.replaceChildren();
+      (keep && keep.length ? keep : [['', '']]).forEach(([k, v], i) => rows.append(metaRow(k, v, i === 0)));
+    }
+    help.textContent = 'This profile lets you set any field. Values are sent as strings; the server adds its own trusted fields (user id, name, room), and those win.';
+    show($('add-field'));
+    show(fs);
+    lastMode = '*';
+  } else if (Array.isArray(cm) && cm.length) {
+    rows.replaceChildren();
+    for (const field of cm) {
+      const id = `meta-field-${field.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+      rows.append(h('div', { className: 'field' },
+        h('label', { attrs: { for: id } }, field, ' ', h('span', { className: 'optional', text: 'optional' })),
+        h('input', { className: 'meta-fixed', dataset: { field }, attrs: { id, autocomplete: 'off' } })));
+    }
+    help.textContent = 'The fields this profile lets a client set; empty ones are left out. The server adds its own trusted fields.';
+    show($('add-field'), false);
+    show(fs);
+    lastMode = 'list';
+  } else {
+    rows.replaceChildren();
+    help.textContent = p ? 'This profile takes no metadata from the client; the server fills it in.' : '';
+    show($('add-field'), false);
+    show(fs, Boolean(p));
+    lastMode = 'none';
+  }
+}
+
+function collectMetadata() {
+  const out = {};
+  for (const input of $('meta-rows').querySelectorAll('.meta-fixed')) {
+    if (input.value !== '') out[input.dataset.field] = input.value;
+  }
+  for (const row of $('meta-rows').querySelectorAll('.meta-row')) {
+    const key = row.querySelector('.meta-key').value.trim();
+    const value = row.querySelector('.meta-value').value;
+    if (!key && !value) continue;
+    if (!key) throw Object.assign(new Error('A metadata value has no field name.'), { focus: row.querySelector('.meta-key') });
+    if (Object.hasOwn(out, key)) throw Object.assign(new Error(`The field "${key}" is set twice.`), { focus: row.querySelector('.meta-key') });
+    out[key] = value;
+  }
+  return out;
+}
+
+/* ------------------------------------------------------------------ session */
+
+async function onStartSession(ev) {
+  ev.preventDefault();
+  const box = $('session-error');
+  clearError(box);
+  const p = selectedProfile();
+  let agents = [];
+  if (p && p.other) {
+    const name = $('other-agent').value.trim();
+    if (!name) {
+      showError(box, 'No agent name', 'Type the name of the agent to dispatch, or pick a profile.');
+      $('other-agent').focus();
+      return;
+    }
+    agents = [name];
+  } else if (p) agents = [p.name];
+
+  let metadata;
+  try { metadata = collectMetadata(); } catch (err) {
+    showError(box, 'Check the metadata', err.message);
+    err.focus?.focus();
+    return;
+  }
+  const body = { agents };
+  if (Object.keys(metadata).length) body.metadata = metadata;
+  const pname = $('participant-name').value.trim();
+  if (pname) body.participant_name = pname;
+
+  await busy($('start-session'), 'Starting…', async () => {
+    try {
+      const res = await api('v1/sessions', { method: 'POST', body });
+      leaveRoom();
+      showSession(res, body);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) {
+        signOut(`Your sign-in is no longer accepted (${sentence(err.message)}) Sign in again.`);
+        return;
+      }
+      const title = err instanceof ApiError && err.status === 403 ? 'Not allowed by policy' : 'Could not start the session';
+      showError(box, title, err);
+    }
+  });
+}
+
+function showSession(res, request) {
+  let decoded;
+  try { decoded = decodeJwt(res.participant_token); } catch (err) {
+    showError($('session-error'), 'Unexpected answer', `The participant token could not be decoded: ${err.message}`);
+    return;
+  }
+  const { header, claims } = decoded;
+  state.session = { response: res, request, header, claims };
+
+  $('room-name').textContent = res.room_name || claims.video?.room || '';
+  $('server-url').textContent = res.server_url || '';
+  $('identity').textContent = res.participant_identity || claims.sub || '';
+  const expSec = typeof res.expires_at === 'number' ? res.expires_at : claims.exp;
+  state.session.expiresAtMs = typeof expSec === 'number' ? expSec * 1000 : null;
+  $('expires-at').textContent = state.session.expiresAtMs
+    ? new Date(state.session.expiresAtMs).toLocaleString([], { dateStyle: 'medium', timeStyle: 'medium' })
+    : 'no expiry in the token';
+
+  renderGrants(claims.video || {});
+  renderAgents(claims, res);
+  renderClaims(header, claims);
+  renderToken(res.participant_token);
+  $('curl').textContent = curlCommand(request);
+
+  resetRoomPanel();
+  startCountdown();
+  show($('result-empty'), false);
+  show($('result'));
+  const title = $('result-title');
+  title.focus({ preventScroll: true });
+  if (window.matchMedia('(max-width: 880px)').matches) title.scrollIntoView({ block: 'start', behavior: 'smooth' });
+}
+
+function renderGrants(video) {
+  const box = $('grants');
+  box.replaceChildren();
+  for (const [k, v] of Object.entries(video)) {
+    if (k === 'room') continue;
+    if (typeof v === 'boolean') {
+      box.append(h('span', { className: v ? 'chip' : 'chip chip-off', text: v ? k : `no ${k}` }));
+    } else if (Array.isArray(v)) {
+      box.append(h('span', { className: 'chip', text: `${k}: ${v.join(', ')}` }));
+    }
+  }
+  if (!box.children.length) box.append(h('span', { className: 'muted', text: 'none' }));
+}
+
+function renderAgents(claims, res) {
+  const list = $('agents');
+  list.replaceChildren();
+  const agents = Array.isArray(claims.roomConfig?.agents) ? claims.roomConfig.agents : [];
+  for (const a of agents) {
+    const name = a.agentName ?? a.agent_name ?? '';
+    const raw = a.metadata ?? '';
+    let pretty = raw;
+    let note = null;
+    if (raw === '') { pretty = '(no metadata)'; } else {
+      try { pretty = JSON.stringify(JSON.parse(raw), null, 2); } catch { note = 'not JSON: shown as sent'; }
+    }
+    const extras = Object.entries(a).filter(([k]) => !['agentName', 'agent_name', 'metadata'].includes(k));
+    list.append(h('li', { className: 'agent', dataset: { agentName: name } },
+      h('div', { className: 'agent-head' },
+        h('span', { className: 'agent-badge', text: 'agent' }),
+        h('span', { className: 'agent-name', text: name }),
+        ...extras.map(([k, v]) => h('span', { className: 'chip', text: `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}` }))),
+      h('div', { className: 'agent-meta-label', text: note ? `metadata (${note})` : 'metadata' }),
+      h('pre', { className: 'code agent-metadata', text: pretty, attrs: { tabindex: 0, 'aria-label': `Metadata for agent ${name}` } })));
+  }
+  const check = $('agents-check');
+  check.className = 'help';
+  if (!agents.length) {
+    list.append(h('li', { className: 'agent agent-none', text: 'No agents in this token: joining creates the room and dispatches nobody.' }));
+  }
+  const fromApi = Array.isArray(res.agents) ? res.agents : [];
+  const same = fromApi.length === agents.length && fromApi.every((x, i) =>
+    x.agent_name === (agents[i].agentName ?? agents[i].agent_name) && (x.metadata ?? '') === (agents[i].metadata ?? ''));
+  if (same) {
+    check.textContent = agents.length
+      ? 'Read from the token’s roomConfig.agents; identical to the agents in the API answer.' : '';
+  } else {
+    check.textContent = 'The token’s roomConfig.agents differ from the API answer’s agents.';
+    check.className = 'help warn';
+  }
+}
+
+// The decoded claims as pretty JSON, with roomConfig marked. Built from text
+// nodes: the JSON is split around a placeholder for roomConfig.
+function renderClaims(header, claims) {
+  const pre = $('claims');
+  pre.replaceChildren();
+  pre.append(h('span', { className: 'json-comment', text: `// header ${JSON.stringify(header)}\n` }));
+  if (!claims.roomConfig) { pre.append(JSON.stringify(claims, null, 2)); return; }
+  const marker = '\u0000roomConfig\u0000';
+  const text = JSON.stringify({ ...claims, roomConfig: marker }, null, 2);
+  const at = text.indexOf(JSON.stringify(marker));
+  const lineStart = text.lastIndexOf('\n', at) + 1;
+  let rest = text.slice(at + JSON.stringify(marker).length);
+  let comma = '';
+  if (rest.startsWith(',')) { comma = ','; rest = rest.slice(1); }
+  if (rest.startsWith('\n')) rest = rest.slice(1);
+  const value = JSON.stringify(claims.roomConfig, null, 2).replace(/\n/g, '\n  ');
+  pre.append(text.slice(0, lineStart),
+    h('mark', { className: 'json-mark', text: `${text.slice(lineStart, at)}${value}${comma}` }),
+    rest);
+}
+
+function renderToken(token) {
+  const pre = $('token');
+  pre.replaceChildren();
+  const [a, b, c] = String(token).split('.');
+  pre.dataset.token = token;
+  pre.append(h('span', { className: 'jwt-h', text: a }), '.',
+    h('span', { className: 'jwt-p', text: b }), '.',
+    h('span', { className: 'jwt-s', text: c }));
+}
+
+function curlCommand(request) {
+  const url = new URL('v1/sessions', location.href).href;
+  return [
+    `curl -sS ${shellQuote(url)} \\`,
+    `  -H ${shellQuote(`Authorization: Bearer ${state.token}`)} \\`,
+    `  -H 'Content-Type: application/json' \\`,
+    `  -d ${shellQuote(JSON.stringify(request))}`,
+  ].join('\n');
+}
+
+function startCountdown() {
+  stopCountdown();
+  const tick = () => {
+    const pill = $('expiry-pill');
+    const exp = state.session?.expiresAtMs;
+    if (!exp) { $('expiry').textContent = 'no expiry'; return; }
+    const left = exp - Date.now();
+    if (left <= 0) {
+      $('expiry').textContent = 'token expired';
+      pill.dataset.state = 'expired';
+      if (!state.room) $('join').disabled = true;
+      stopCountdown();
+      return;
+    }
+    $('expiry').textContent = `expires in ${formatLeft(left)}`;
+    pill.dataset.state = left < 60_000 ? 'soon' : 'ok';
+  };
+  tick();
+  state.timer = setInterval(tick, 1000);
+}
+
+function stopCountdown() { if (state.timer) clearInterval(state.timer); state.timer = null; }
+
+async function onCopy(ev) {
+  const btn = ev.target.closest('[data-copy]');
+  if (!btn || !state.session) return;
+  const what = btn.dataset.copy;
+  const text = what === 'token' ? state.session.response.participant_token
+    : what === 'curl' ? $('curl').textContent
+      : $('room-name').textContent;
+  const label = { token: 'Token', curl: 'curl command', room: 'Room name' }[what];
+  const ok = await copyText(text);
+  const status = $('copy-status');
+  status.textContent = ok ? `${label} copied` : `Copy failed: select the text and copy it by hand`;
+  status.dataset.state = ok ? 'ok' : 'error';
+  clearTimeout(onCopy.timer);
+  onCopy.timer = setTimeout(() => { status.textContent = ''; }, 2500);
+}
+
+/* -------------------------------------------------------------- LiveKit room */
+
+let livekit = null;
+
+async function loadLiveKit() {
+  if (!livekit) {
+    livekit = await import(LIVEKIT_MODULE);
+    // livekit-client logs to the console; the page reports connection
+    // problems itself. ?debug in the page URL turns its logs on.
+    livekit.setLogLevel(DEBUG ? 'debug' : 'silent');
+  }
+  return livekit;
+}
+
+function setConnState(s, label) {
+  const chip = $('conn-state');
+  chip.dataset.state = s;
+  chip.textContent = label;
+}
+
+function resetRoomPanel() {
+  setConnState('idle', 'not connected');
+  clearError($('join-error'));
+  $('participants').replaceChildren();
+  state.arrivals.clear();
+  show($('join'));
+  $('join').disabled = false;
+  show($('leave'), false);
+}
+
+function describeJoinError(err, url) {
+  const reason = err && err.reasonName;
+  const detail = err && err.message ? String(err.message) : String(err);
+  if (reason === 'NotAllowed') {
+    return {
+      title: 'LiveKit refused the token',
+      text: 'Check that roomgate signs with an API key and secret this LiveKit server knows (LIVEKIT_API_KEY / LIVEKIT_API_SECRET).',
+      detail: `livekit-client: ${detail}`,
+    };
+  }
+  if (['ServerUnreachable', 'WebSocket', 'Timeout', 'InternalError'].includes(reason) || !reason) {
+    return {
+      title: `No LiveKit server reachable at ${url}`,
+      text: 'Start one there (for local development: livekit-server --dev) or point roomgate at yours with LIVEKIT_URL. The token stays valid until it expires.',
+      detail: `livekit-client: ${detail}`,
+    };
+  }
+  return { title: 'Could not join the room', text: sentence(detail), detail: reason ? `livekit-client: ${reason}` : '' };
+}
+
+async function onJoin() {
+  const s = state.session;
+  if (!s || state.room) return;
+  const box = $('join-error');
+  clearError(box);
+  const url = s.response.server_url;
+  if (location.protocol === 'https:' && /^ws:/i.test(url)) {
+    showError(box, 'Insecure LiveKit URL', `This page is served over HTTPS, so the browser will not connect to ${url}. Use a wss:// URL.`);
+    return;
+  }
+  $('join').disabled = true;
+  setConnState('connecting', 'connecting…');
+  let lk;
+  try { lk = await loadLiveKit(); } catch (err) {
+    $('join').disabled = false;
+    setConnState('failed', 'not connected');
+    showError(box, 'Could not load livekit-client', `${LIVEKIT_MODULE}: ${err.message}`);
+    return;
+  }
+  const room = new lk.Room({ adaptiveStream: true, dynacast: true });
+  state.room = room;
+  const E = lk.RoomEvent;
+  const rerender = () => { if (state.room === room) renderParticipants(room); };
+  room
+    .on(E.ParticipantConnected, (p) => { state.arrivals.set(p.identity, new Date()); rerender(); })
+    .on(E.ParticipantDisconnected, rerender)
+    .on(E.ParticipantAttributesChanged, rerender)
+    .on(E.ParticipantMetadataChanged, rerender)
+    .on(E.ParticipantNameChanged, rerender)
+    .on(E.ActiveSpeakersChanged, rerender)
+    .on(E.TrackSubscribed, (track) => {
+      if (track.kind === 'audio') $('audio-sink').append(track.attach());
+      rerender();
+    })
+    .on(E.TrackUnsubscribed, (track) => { track.detach().forEach((el) => el.remove()); rerender(); })
+    .on(E.AudioPlaybackStatusChanged, rerender)
+    .on(E.ConnectionStateChanged, (cs) => {
+      if (state.room !== room) return;
+      const labels = { connected: 'connected', connecting: 'connecting…', reconnecting: 'reconnecting…', signalReconnecting: 'reconnecting…', disconnected: 'not connected' };
+      setConnState(cs, labels[cs] || cs);
+    })
+    .on(E.Disconnected, (reason) => {
+      if (state.room !== room) return;
+      state.room = null;
+      afterLeave();
+      const name = reason !== undefined && lk.DisconnectReason ? lk.DisconnectReason[reason] : '';
+      if (name && name !== 'CLIENT_INITIATED') {
+        showError($('join-error'), 'Disconnected', `LiveKit closed the connection (${name}).`);
+      }
+    });
+
+  try {
+    await room.connect(url, s.response.participant_token, { autoSubscribe: true });
+  } catch (err) {
+    if (state.room === room) state.room = null;
+    try { await room.disconnect(); } catch { /* already closed */ }
+    afterLeave();
+    setConnState('failed', 'no connection');
+    const { title, text, detail } = describeJoinError(err, url);
+    showError(box, title, text, detail);
+    return;
+  }
+  if (state.room !== room) return;
+  state.arrivals.set(room.localParticipant.identity, new Date());
+  for (const p of room.remoteParticipants.values()) state.arrivals.set(p.identity, new Date());
+  show($('join'), false);
+  show($('leave'));
+  $('leave').focus();
+  renderParticipants(room);
+  if ($('mic').checked) {
+    try { await room.localParticipant.setMicrophoneEnabled(true); } catch (err) {
+      showError($('join-error'), 'Microphone not published', err.message || String(err));
+    }
+  }
+}
+
+function afterLeave() {
+  $('audio-sink').replaceChildren();
+  show($('leave'), false);
+  show($('join'));
+  const expired = state.session?.expiresAtMs && state.session.expiresAtMs <= Date.now();
+  $('join').disabled = Boolean(expired);
+  setConnState('idle', 'not connected');
+}
+
+function leaveRoom() {
+  const room = state.room;
+  state.room = null;
+  if (room) {
+    room.disconnect().catch(() => {});
+    afterLeave();
+    $('participants').replaceChildren();
+  }
+}
+
+function renderParticipants(room) {
+  const list = $('participants');
+  list.replaceChildren();
+  const everyone = [room.localParticipant, ...room.remoteParticipants.values()];
+  for (const p of everyone) {
+    const isLocal = p === room.localParticipant;
+    const isAgent = Boolean(p.isAgent);
+    const label = p.name || p.identity;
+    const agentState = p.attributes?.['lk.agent.state'];
+    const since = state.arrivals.get(p.identity);
+    list.append(h('li', {
+      className: `participant${isAgent ? ' is-agent' : ''}${p.isSpeaking ? ' is-speaking' : ''}`,
+      dataset: { identity: p.identity, kind: isAgent ? 'agent' : 'standard' },
+    },
+    h('span', { className: 'avatar', text: (label || '?').charAt(0).toUpperCase(), attrs: { 'aria-hidden': 'true' } }),
+    h('span', { className: 'participant-text' },
+      h('span', { className: 'participant-name', text: label }),
+      h('span', { className: 'participant-id', text: p.name && p.name !== p.identity ? p.identity : '' })),
+    h('span', { className: 'participant-badges' },
+      isLocal ? h('span', { className: 'chip', text: 'you' }) : null,
+      isAgent ? h('span', { className: 'agent-badge', text: 'agent' }) : null,
+      agentState ? h('span', { className: 'chip', text: agentState }) : null,
+      since ? h('span', { className: 'muted small', text: formatTime(since) }) : null)));
+  }
+  if (room.remoteParticipants.size === 0) {
+    const agents = state.session?.claims.roomConfig?.agents || [];
+    list.append(h('li', {
+      className: 'participant participant-wait',
+      text: agents.length
+        ? `Waiting for ${agents.map((a) => a.agentName ?? a.agent_name).join(', ')}: LiveKit dispatches it to a worker registered under that name.`
+        : 'Nobody else here yet.',
+    }));
+  }
+  if (!room.canPlaybackAudio) {
+    list.append(h('li', { className: 'participant participant-wait' },
+      h('button', { className: 'btn btn-secondary btn-small', text: 'Enable audio', attrs: { type: 'button' }, on: { click: () => room.startAudio() } })));
+  }
+}
+
+/* --------------------------------------------------------------------- boot */
+
+function boot() {
+  $('login-form').addEventListener('submit', onLogin);
+  $('token-form').addEventListener('submit', onTokenSignIn);
+  $('signout').addEventListener('click', () => signOut());
+  $('session-form').addEventListener('submit', onStartSession);
+  $('profiles').addEventListener('change', onProfileChange);
+  $('add-field').addEventListener('click', () => {
+    const row = metaRow();
+    $('meta-rows').append(row);
+    row.querySelector('.meta-key').focus();
+  });
+  $('result').addEventListener('click', (ev) => { if (ev.target.closest('[data-copy]')) onCopy(ev); });
+  $('join').addEventListener('click', onJoin);
+  $('leave').addEventListener('click', () => { leaveRoom(); $('join').focus(); });
+  $('fill-demo').addEventListener('click', () => {
+    $('username').value = 'demo';
+    $('password').value = 'demo';
+    $('login-submit').focus();
+  });
+  window.addEventListener('pagehide', () => { state.room?.disconnect(); });
+
+  // The demo credentials exist only in `roomgate serve --dev`, which listens
+  // on loopback only; the page cannot ask the server whether it is in dev
+  // mode before sign-in, so it shows the hint when served from this machine.
+  show($('dev-hint'), isLocalHost());
+
+  const saved = loadAuth();
+  if (saved) {
+    state.token = saved.token;
+    state.via = saved.via;
+    enterApp().catch((err) => {
+      forgetAuth();
+      show($('signin-view'));
+      if (err instanceof ApiError && err.status === 401) {
+        showError($('signin-error'), 'Signed out', 'Your previous sign-in is no longer valid. Sign in again.');
+      } else {
+        showError($('signin-error'), 'Could not load your profiles', err);
+      }
+    });
+  } else if (window.matchMedia('(pointer: fine)').matches) {
+    $('username').focus(); // not on touch screens, where it would pop up the keyboard
+  }
+}
+
+boot();
