@@ -144,6 +144,10 @@ typedef struct rg_claims {
 	const char *grants_json;      /* VideoGrant overlay, e.g. {"canPublish":false} */
 	const char *room_config_json; /* RoomConfiguration, e.g. {"agents":[{"agent_name":"a"}]} */
 	long ttl;                     /* seconds; 0 = 600 */
+	/* RoomConfiguration already built (rg_roomconfig_new/_add_agent or
+	 * rg_roomconfig_parse), instead of room_config_json: nothing is parsed
+	 * per token. Borrowed; only read. Setting both is RG_ERR_INVALID. */
+	const rg_roomconfig_t *room_config;
 } rg_claims_t;
 
 /* Mints a token from `claims` (rg_token_new + setters + rg_token_sign).

@@ -13,6 +13,8 @@
 
 #include <jwt.h>
 #include <openssl/rand.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 
 #include "internal.h"
 
@@ -501,6 +503,42 @@ static rg_err parse_apikeys(rg_config_t *cfg, const json_t *v, rg_error *err)
 	return RG_OK;
 }
 
+/* Loads the pair once so that a missing file or a key that does not match
+ * the certificate is a clear config error, not a failed handshake later. */
+/* Encrypted keys are refused rather than prompting on a terminal. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf, (void)size, (void)rwflag, (void)u;
+	return 0;
+}
+
+static rg_err check_tls(const char *cert, const char *key, rg_error *err)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	EVP_PKEY *pkey = NULL;
+	FILE *f = NULL;
+	rg_err rc = RG_OK;
+
+	if (!ctx)
+		return rg_fail(err, RG_ERR_CRYPTO, "crypto_error", "cannot create a TLS context");
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		rc = cfg_fail(err, "tls.certificate: cannot load a PEM certificate from %s", cert);
+		goto out;
+	}
+	if (!(f = fopen(key, "r")) || !(pkey = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL))) {
+		rc = cfg_fail(err, "tls.key: cannot load an unencrypted PEM private key from %s", key);
+		goto out;
+	}
+	if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+		rc = cfg_fail(err, "tls: the key %s does not match the certificate %s", key, cert);
+out:
+	if (f)
+		fclose(f);
+	EVP_PKEY_free(pkey);
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
 static bool origin_pattern_ok(const char *s)
 {
 	return !strcmp(s, "*") || !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8);
@@ -512,7 +550,8 @@ static rg_err parse_root(rg_config_t *cfg, const json_t *root, const char *base_
 	static const char *const keys[] = {"listen",     "livekit",      "web_root", "users_file",
 					   "session",    "tokens",       "rooms",    "cors",
 					   "agents",     "rules",        "upstream_jwt",
-					   "proxy_auth", "api_keys",     NULL};
+					   "proxy_auth", "api_keys",     "tls",      NULL};
+	static const char *const tls_keys[] = {"certificate", "key", NULL};
 	static const char *const lk_keys[] = {"url", "api_key", "api_secret", "api_secret_file",
 					      "check_existing_rooms", NULL};
 	static const char *const sess_keys[] = {"secret", "secret_file", "ttl", NULL};
@@ -554,6 +593,24 @@ static rg_err parse_root(rg_config_t *cfg, const json_t *root, const char *base_
 		cfg->web_root = rg_path_resolve(base_dir, path);
 		free(path);
 		path = NULL;
+	}
+	if ((v = json_object_get(root, "tls"))) {
+		char *cert = NULL, *pkey = NULL;
+		if ((rc = only_keys(v, "tls", tls_keys, err)) ||
+		    (rc = get_string(v, "certificate", "tls", &cert, err)) ||
+		    (rc = get_string(v, "key", "tls", &pkey, err))) {
+			free(cert);
+			free(pkey);
+			return rc;
+		}
+		cfg->tls_cert = rg_path_resolve(base_dir, cert);
+		cfg->tls_key = rg_path_resolve(base_dir, pkey);
+		free(cert);
+		free(pkey);
+		if (!cfg->tls_cert || !cfg->tls_key)
+			return cfg_fail(err, "tls needs both certificate and key (PEM files)");
+		if ((rc = check_tls(cfg->tls_cert, cfg->tls_key, err)))
+			return rc;
 	}
 	if ((rc = get_string(root, "users_file", "config", &path, err)))
 		return rc;
@@ -849,6 +906,8 @@ void rg_config_free(rg_config_t *cfg)
 	rg_signer_free(cfg->lk_signer);
 	rg_signer_free(cfg->session_signer);
 	free(cfg->web_root);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
 	free(cfg->room_prefix);
 	free_strings(cfg->cors, cfg->n_cors);
 	rg_users_clear(&cfg->users);

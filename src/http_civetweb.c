@@ -8,10 +8,13 @@
  * log line (method, path without query, status, duration, user).
  */
 #include <civetweb.h>
+#include <dlfcn.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -20,6 +23,7 @@ struct rg_server {
 	rg_mount *mount;
 	int port;
 	atomic_int in_flight;
+	char *tls_cert, *tls_key;
 };
 
 /* Per worker thread: civetweb runs one request at a time on a thread. */
@@ -200,6 +204,50 @@ static int http_error(struct mg_connection *conn, int status, const char *msg)
 	return 0;
 }
 
+/* TLS set up by us (civetweb's ssl_certificate wants key and chain in one
+ * file): the chain, the key, and nothing older than TLS 1.2. */
+static int init_ssl(void *ssl_ctx, void *user_data)
+{
+	rg_server_t *srv = user_data;
+	SSL_CTX *ctx = ssl_ctx;
+
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_use_certificate_chain_file(ctx, srv->tls_cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, srv->tls_key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		rg_log("error", "tls_failed", "cannot load the TLS certificate and key");
+		return -1;
+	}
+	return 1;
+}
+
+/* Loads src/ssl_shim.c's two objects (SONAMEs libssl.so and libcrypto.so)
+ * from the build tree or the install tree, so that civetweb's
+ * dlopen("libssl.so") finds OpenSSL 3 with the names it expects. */
+static rg_err load_ssl_shims(rg_error *err)
+{
+	static const char *const dirs[] = {ROOMGATE_SHIM_BUILD_DIR, ROOMGATE_SHIM_INSTALL_DIR};
+	static bool loaded;
+	char ssl[512], crypto[512];
+
+	if (loaded)
+		return RG_OK;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(ssl, sizeof(ssl), "%s/libroomgate_ssl_shim.so", dirs[i]);
+		snprintf(crypto, sizeof(crypto), "%s/libroomgate_crypto_shim.so", dirs[i]);
+		if (access(ssl, R_OK) || access(crypto, R_OK))
+			continue;
+		if (!dlopen(crypto, RTLD_NOW | RTLD_LOCAL) || !dlopen(ssl, RTLD_NOW | RTLD_LOCAL))
+			return rg_fail(err, RG_ERR_CONFIG, "config_error", "TLS: cannot load %s: %s",
+				       ssl, dlerror());
+		loaded = true;
+		return RG_OK;
+	}
+	return rg_fail(err, RG_ERR_CONFIG, "config_error",
+		       "TLS: libroomgate_ssl_shim.so not found in %s (install roomgate with "
+		       "cmake --install)", ROOMGATE_SHIM_INSTALL_DIR);
+}
+
 static int log_message(const struct mg_connection *conn, const char *message)
 {
 	(void)conn;
@@ -217,10 +265,11 @@ static void log_listening(const rg_config_t *cfg, int port)
 		*colon = '\0';
 	if (!host[0] || !strcmp(host, "0.0.0.0"))
 		snprintf(host, sizeof(host), "127.0.0.1");
-	snprintf(url, sizeof(url), "http://%s:%d", host, port);
+	snprintf(url, sizeof(url), "%s://%s:%d", cfg->tls_cert ? "https" : "http", host, port);
 	rg_log_json("info", "listening",
-		    json_pack("{s:s,s:i,s:s,s:b,s:s?}", "msg", "roomgate is listening", "port", port,
-			      "url", url, "dev", cfg->dev, "web_root", cfg->web_root));
+		    json_pack("{s:s,s:i,s:s,s:b,s:b,s:s?}", "msg", "roomgate is listening", "port", port,
+			      "url", url, "tls", cfg->tls_cert != NULL, "dev", cfg->dev, "web_root",
+			      cfg->web_root));
 }
 
 rg_err rg_server_start(rg_app_t *app, rg_server_t **out, rg_error *err)
@@ -233,13 +282,16 @@ rg_err rg_server_start(rg_app_t *app, rg_server_t **out, rg_error *err)
 	struct mg_error_data ed;
 	char errtxt[256] = "";
 	const char *options[32];
+	char listen_spec[320];
 	int n = 0, np;
 	rg_server_t *srv = NULL;
 	rg_err rc = RG_OK;
 
 	*out = NULL;
+	if (cfg->tls_cert && (rc = load_ssl_shims(err)))
+		goto out;
 	if (!lib_init) {
-		mg_init_library(0);
+		mg_init_library(cfg->tls_cert ? MG_FEATURES_TLS : 0);
 		lib_init = 1;
 	}
 	srv = calloc(1, sizeof(*srv));
@@ -251,8 +303,17 @@ rg_err rg_server_start(rg_app_t *app, rg_server_t **out, rg_error *err)
 		rc = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
 		goto out;
 	}
+	/* civetweb marks TLS listeners with a trailing 's' */
+	snprintf(listen_spec, sizeof(listen_spec), "%s%s", cfg->listen, cfg->tls_cert ? "s" : "");
+	if (cfg->tls_cert && (!(srv->tls_cert = strdup(cfg->tls_cert)) ||
+			      !(srv->tls_key = strdup(cfg->tls_key)))) {
+		rc = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+		goto out;
+	}
 	options[n++] = "listening_ports";
-	options[n++] = cfg->listen;
+	options[n++] = listen_spec;
+	options[n++] = "max_request_size";
+	options[n++] = "16384";
 	options[n++] = "num_threads";
 	options[n++] = "64";
 	options[n++] = "tcp_nodelay";
@@ -277,6 +338,8 @@ rg_err rg_server_start(rg_app_t *app, rg_server_t **out, rg_error *err)
 	cb.end_request = end_request;
 	cb.http_error = http_error;
 	cb.log_message = log_message;
+	if (cfg->tls_cert)
+		cb.init_ssl = init_ssl;
 	memset(&init, 0, sizeof(init));
 	init.callbacks = &cb;
 	init.user_data = srv;
@@ -300,6 +363,8 @@ out:
 	if (srv) {
 		if (srv->ctx)
 			mg_stop(srv->ctx);
+		free(srv->tls_cert);
+		free(srv->tls_key);
 		free(srv);
 	}
 	rg_config_free(cfg);
@@ -322,5 +387,7 @@ void rg_server_stop(rg_server_t *srv)
 	for (int i = 0; i < 1500 && atomic_load(&srv->in_flight) > 0; i++)
 		nanosleep(&pause, NULL);
 	mg_stop(srv->ctx);
+	free(srv->tls_cert);
+	free(srv->tls_key);
 	free(srv);
 }

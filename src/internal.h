@@ -43,13 +43,29 @@ char *rg_path_resolve(const char *base_dir, const char *path);
 const char *rg_json_str(const json_t *obj, const char *key);
 /* a value by snake_case or camelCase key; *used gets the key found */
 json_t *rg_json_get2(const json_t *obj, const char *snake, const char *camel, const char **used);
-char *rg_json_compact(const json_t *v);
 #define RG_MAX_JSON_DEPTH 64
 bool rg_json_depth_ok(const char *s, size_t n, int max);
 /* json_loadb for untrusted text: refuses nesting deeper than RG_MAX_JSON_DEPTH. */
 json_t *rg_json_load(const char *s, size_t n, size_t flags, json_error_t *jerr);
+
+/* jsonw.c: compact JSON text, byte for byte json_dumps(v, JSON_COMPACT),
+ * without jansson's callback and copy (the token hot path). A buffer starts
+ * zeroed; data is NUL-terminated and the caller frees it. */
+typedef struct rg_jbuf {
+	char *data;
+	size_t len, cap;
+} rg_jbuf;
+bool rg_jbuf_put(rg_jbuf *b, const char *s, size_t n);
+bool rg_jbuf_string(rg_jbuf *b, const char *s, size_t n);
+bool rg_jbuf_value(rg_jbuf *b, const json_t *v);
+bool rg_jbuf_members(rg_jbuf *b, const json_t *obj); /* an object's members, no braces */
+char *rg_json_compact(const json_t *v); /* any value; NULL on error */
 /* Both JSON parts of a JWT decode and are nested at most RG_MAX_JSON_DEPTH. */
 bool rg_jwt_parts_ok(const char *jwt);
+/* Sets roomConfig to rc's object itself (a reference, no copy): only while
+ * rc is not changed until the token is signed. */
+rg_err rg_token_share_room_config(rg_token_t *tok, const rg_roomconfig_t *rc);
+
 time_t rg_now(void);
 
 /* log.c */
@@ -208,6 +224,8 @@ struct rg_config {
 	char *api_key;
 	char *api_secret;
 	char *web_root;
+	char *tls_cert;  /* PEM certificate chain, or NULL for plain HTTP */
+	char *tls_key;   /* PEM private key */
 	char *session_secret;
 	rg_signer_t *lk_signer;      /* LiveKit API key/secret */
 	rg_signer_t *session_signer; /* session secret */

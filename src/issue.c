@@ -217,7 +217,7 @@ rg_err rg_join_issue(const rg_config_t *cfg, const rg_user_t *user, const rg_joi
 			}
 		}
 	}
-	if (json_object_size(rc->obj) && rg_token_set_room_config(tok, rc)) {
+	if (json_object_size(rc->obj) && rg_token_share_room_config(tok, rc)) {
 		e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
 		goto out;
 	}

@@ -45,6 +45,36 @@ static const struct field agent_fields[] = {
 	{"attributes", "attributes", F_MAP},
 };
 
+static size_t append(char *buf, size_t n, size_t at, const char *s, size_t len)
+{
+	if (at + len >= n)
+		len = n - at - 1;
+	memcpy(buf + at, s, len);
+	return at + len;
+}
+
+/* "room_config[.agents[i]].field" for error messages, without printf on
+ * the hot path (every field of every request passes here). */
+static void set_where(char *buf, size_t n, size_t idx, bool agent, const char *snake)
+{
+	char num[24];
+	size_t at, k = sizeof(num);
+
+	if (agent) {
+		do {
+			num[--k] = (char)('0' + idx % 10);
+			idx /= 10;
+		} while (idx && k);
+		at = append(buf, n, 0, "room_config.agents[", 19);
+		at = append(buf, n, at, num + k, sizeof(num) - k);
+		at = append(buf, n, at, "].", 2);
+	} else {
+		at = append(buf, n, 0, "room_config.", 12);
+	}
+	at = append(buf, n, at, snake, strlen(snake));
+	buf[at] = '\0';
+}
+
 static const struct field *find_field(const struct field *tab, size_t n, const char *key)
 {
 	for (size_t i = 0; i < n; i++)
@@ -147,7 +177,7 @@ static rg_err parse_agent(const json_t *in, size_t idx, json_t **out, rg_error *
 			goto out;
 		}
 		seen[f - agent_fields] = true;
-		snprintf(where, sizeof(where), "room_config.agents[%zu].%s", idx, f->snake);
+		set_where(where, sizeof(where), idx, true, f->snake);
 		if (json_is_null(v))
 			continue;
 		if (!strcmp(f->snake, "metadata")) {
@@ -233,7 +263,7 @@ rg_err rg_roomconfig_from_json(const json_t *in, rg_roomconfig_t **out, rg_error
 			goto out;
 		}
 		seen[f - room_fields] = true;
-		snprintf(where, sizeof(where), "room_config.%s", f->snake);
+		set_where(where, sizeof(where), 0, false, f->snake);
 		if (f->type == F_REFUSED) {
 			e = rg_fail(err, RG_ERR_INVALID, "egress_not_allowed",
 				    "room_config.egress is not allowed: its credentials would be "

@@ -3,13 +3,16 @@
  *
  * libjwt 1.x keys a new HMAC, re-parses the payload JSON and re-dumps it with
  * sorted keys for every token. A signer instead holds an OpenSSL EVP_MAC
- * context keyed once (HMAC-SHA256); each signature duplicates it, so the key
- * schedule is never redone, and the payload is dumped once by jansson.
+ * context keyed once (HMAC-SHA256) that each thread copies once and then
+ * re-initialises, so the key schedule is never redone, and the payload is
+ * written once (jsonw.c) straight into the buffer that is signed.
  * Base64url comes from OpenSSL's EVP encoder. Verification of roomgate's
  * own session tokens uses the same context and compares in constant time;
  * the header must be exactly the one roomgate writes, so no other alg can
  * ever be accepted.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +28,14 @@
 #define SIG_B64_LEN 43 /* 32 bytes, base64url without padding */
 
 struct rg_signer {
-	EVP_MAC_CTX *mac; /* keyed template; duplicated per use */
+	EVP_MAC_CTX *mac; /* keyed template; each thread works on a copy */
+	unsigned long serial;
 	char *iss_json;   /* the API key as a JSON string, for "iss" */
 	char header[64];  /* base64url(HEADER_JSON) */
 	size_t header_len;
 };
+
+static atomic_ulong next_serial = 1;
 
 rg_signer_t *rg_signer_new(const char *api_key, const char *api_secret)
 {
@@ -41,6 +47,7 @@ rg_signer_t *rg_signer_new(const char *api_key, const char *api_secret)
 
 	if (!api_secret || !*api_secret || !(s = calloc(1, sizeof(*s))))
 		return NULL;
+	s->serial = atomic_fetch_add(&next_serial, 1);
 	hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	s->mac = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
 	EVP_MAC_free(hmac);
@@ -73,17 +80,68 @@ void rg_signer_free(rg_signer_t *s)
 	free(s);
 }
 
+/*
+ * Each thread keeps a copy of the last signer's keyed context and
+ * re-initialises it per signature (EVP_MAC_init without a key keeps the
+ * key), which saves a context duplication per token. The copy is matched by
+ * the signer's serial number, never its address, so a signer freed and
+ * another allocated in its place (config reload) cannot reuse the old key;
+ * a thread's copy is freed when the thread exits.
+ */
+struct mac_cache {
+	unsigned long serial;
+	EVP_MAC_CTX *ctx;
+};
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static bool cache_ok;
+
+static void cache_free(void *p)
+{
+	struct mac_cache *c = p;
+
+	EVP_MAC_CTX_free(c->ctx);
+	free(c);
+}
+
+static void cache_init(void)
+{
+	cache_ok = pthread_key_create(&cache_key, cache_free) == 0;
+}
+
+static EVP_MAC_CTX *thread_ctx(const rg_signer_t *s)
+{
+	struct mac_cache *c;
+
+	pthread_once(&cache_once, cache_init);
+	if (!cache_ok)
+		return NULL;
+	c = pthread_getspecific(cache_key);
+	if (!c) {
+		if (!(c = calloc(1, sizeof(*c))))
+			return NULL;
+		if (pthread_setspecific(cache_key, c)) {
+			free(c);
+			return NULL;
+		}
+	}
+	if (c->ctx && c->serial == s->serial)
+		return EVP_MAC_init(c->ctx, NULL, 0, NULL) == 1 ? c->ctx : NULL;
+	EVP_MAC_CTX_free(c->ctx);
+	c->ctx = EVP_MAC_CTX_dup(s->mac);
+	c->serial = s->serial;
+	return c->ctx;
+}
+
 /* HMAC-SHA256 of data with the signer's key. */
 static bool mac(const rg_signer_t *s, const char *data, size_t n, unsigned char out[32])
 {
-	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(s->mac);
+	EVP_MAC_CTX *ctx = thread_ctx(s);
 	size_t len = 0;
-	bool ok;
 
-	ok = ctx && EVP_MAC_update(ctx, (const unsigned char *)data, n) == 1 &&
-	     EVP_MAC_final(ctx, out, &len, 32) == 1 && len == 32;
-	EVP_MAC_CTX_free(ctx);
-	return ok;
+	return ctx && EVP_MAC_update(ctx, (const unsigned char *)data, n) == 1 &&
+	       EVP_MAC_final(ctx, out, &len, 32) == 1 && len == 32;
 }
 
 /* Appends base64url(in) at out (no padding); returns the length written. */
@@ -129,38 +187,27 @@ rg_err rg_signer_sign(const rg_signer_t *s, const char *payload, size_t n, char 
 rg_err rg_signer_sign_json(const rg_signer_t *s, const json_t *claims, bool with_iss, time_t nbf,
 			   time_t exp, char **jwt)
 {
-	char *body = json_dumps(claims, JSON_COMPACT | JSON_PRESERVE_ORDER), *full;
-	size_t blen, cap;
+	rg_jbuf b = {0};
+	char tail[64];
 	int n;
-	rg_err rc;
+	rg_err rc = RG_ERR_NOMEM;
 
 	*jwt = NULL;
-	if (!body || (blen = strlen(body)) < 2)
-		goto nomem;
-	/* splice iss/nbf/exp into the dumped object instead of copying it */
-	cap = blen + strlen(s->iss_json) + 80;
-	if (!(full = malloc(cap)))
-		goto nomem;
-	memcpy(full, body, blen - 1);
-	n = (int)(blen - 1);
-	if (blen > 2)
-		full[n++] = ',';
-	if (with_iss) {
-		size_t il = strlen(s->iss_json);
-		memcpy(full + n, "\"iss\":", 6);
-		memcpy(full + n + 6, s->iss_json, il);
-		n += (int)(6 + il);
-		full[n++] = ',';
-	}
-	n += snprintf(full + n, cap - (size_t)n, "\"nbf\":%lld,\"exp\":%lld}", (long long)nbf,
-		      (long long)exp);
-	free(body);
-	rc = rg_signer_sign(s, full, (size_t)n, jwt);
-	free(full);
+	/* the claims' members, then iss/nbf/exp, into one buffer */
+	if (!json_is_object(claims) || !rg_jbuf_put(&b, "{", 1) || !rg_jbuf_members(&b, claims))
+		goto out;
+	if (b.len > 1 && !rg_jbuf_put(&b, ",", 1))
+		goto out;
+	if (with_iss && (!rg_jbuf_put(&b, "\"iss\":", 6) ||
+			 !rg_jbuf_put(&b, s->iss_json, strlen(s->iss_json)) || !rg_jbuf_put(&b, ",", 1)))
+		goto out;
+	n = snprintf(tail, sizeof(tail), "\"nbf\":%lld,\"exp\":%lld}", (long long)nbf, (long long)exp);
+	if (!rg_jbuf_put(&b, tail, (size_t)n))
+		goto out;
+	rc = rg_signer_sign(s, b.data, b.len, jwt);
+out:
+	free(b.data);
 	return rc;
-nomem:
-	free(body);
-	return RG_ERR_NOMEM;
 }
 
 rg_err rg_signer_verify(const rg_signer_t *s, const char *jwt, time_t now, json_t **payload,

@@ -225,6 +225,11 @@ rg_err rg_token_set_room_config(rg_token_t *tok, const rg_roomconfig_t *rc)
 										  : RG_OK;
 }
 
+rg_err rg_token_share_room_config(rg_token_t *tok, const rg_roomconfig_t *rc)
+{
+	return json_object_set(tok->claims, "roomConfig", rc->obj) ? RG_ERR_NOMEM : RG_OK;
+}
+
 json_t *rg_token_claims(const rg_token_t *tok)
 {
 	return json_deep_copy(tok->claims);
@@ -419,10 +424,19 @@ static rg_err mint(const rg_claims_t *c, const rg_signer_t *signer, const char *
 	}
 	if (c->grants_json && (e = rg_token_set_grants_json(tok, c->grants_json, err)))
 		goto out;
-	if (c->room_config_json) {
-		if ((e = rg_roomconfig_parse(c->room_config_json, strlen(c->room_config_json), &rc, err)))
-			goto out;
-		rg_token_set_room_config(tok, rc);
+	if (c->room_config && c->room_config_json) {
+		e = rg_fail(err, RG_ERR_INVALID, "invalid_request",
+			    "room_config and room_config_json are exclusive");
+		goto out;
+	}
+	if (c->room_config_json &&
+	    (e = rg_roomconfig_parse(c->room_config_json, strlen(c->room_config_json), &rc, err)))
+		goto out;
+	/* the token is signed and freed here, so it may share the caller's
+	 * room configuration instead of copying it */
+	if ((rc || c->room_config) && rg_token_share_room_config(tok, rc ? rc : c->room_config)) {
+		e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+		goto out;
 	}
 	e = signer ? rg_token_sign_with(tok, signer, 0, jwt_out, expires_at, err)
 		   : rg_token_sign(tok, api_key, api_secret, 0, jwt_out, expires_at, err);

@@ -275,11 +275,6 @@ json_t *rg_json_load(const char *s, size_t n, size_t flags, json_error_t *jerr)
 	return json_loadb(s, n, flags, jerr);
 }
 
-char *rg_json_compact(const json_t *v)
-{
-	return json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-}
-
 time_t rg_now(void)
 {
 	return time(NULL);

@@ -1,0 +1,24 @@
+/* Fuzz target: jsonw.c's writer must produce exactly jansson's compact
+ * text for any value jansson parses (a differential check). */
+#include "fuzz_common.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	json_t *v = rg_json_load((const char *)data, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	char *ours, *theirs;
+
+	if (!v)
+		return 0;
+	ours = rg_json_compact(v);
+	theirs = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!ours || !theirs || strcmp(ours, theirs)) {
+		fprintf(stderr, "jsonw mismatch:\n ours:   %s\n jansson: %s\n", ours ? ours : "(null)",
+			theirs ? theirs : "(null)");
+		abort();
+	}
+	free(ours);
+	free(theirs);
+	json_decref(v);
+	return 0;
+}
