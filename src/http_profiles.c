@@ -10,10 +10,14 @@
 
 static json_t *profile_json(const rg_profile *p)
 {
-	return json_pack("{s:s,s:s,s:s,s:O}", "name", p->key, "agent_name", p->agent_name,
+	/* a new reference in every case: "o" steals it */
+	json_t *fields = p->client_any	      ? json_string("*")
+			 : p->client_fields ? json_incref(p->client_fields)
+					    : json_array();
+
+	return json_pack("{s:s,s:s,s:s,s:o}", "name", p->key, "agent_name", p->agent_name,
 			 "description", p->description ? p->description : "", "client_metadata",
-			 p->client_any ? json_string("*") : p->client_fields ? p->client_fields
-									     : json_array());
+			 fields);
 }
 
 void rg_route_profiles(rg_ctx *c)

@@ -215,7 +215,7 @@ rg_err rg_users_file_add(const char *path, const char *name, const char *passwor
 	}
 	fd = -1;
 	/* keep every other line as it was (comments included) */
-	for (const char *p = text, *end = text + len; text && p < end;) {
+	for (const char *p = text, *end = text ? text + len : NULL; p && p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		size_t nlen = strlen(name);
