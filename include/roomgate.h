@@ -260,7 +260,8 @@ const char *rg_config_listen(const rg_config_t *cfg);
 const char *rg_config_livekit_url(const rg_config_t *cfg);
 const char *rg_config_web_root(const rg_config_t *cfg);
 int rg_config_is_dev(const rg_config_t *cfg);
-/* Overrides the listen address (e.g. from --listen). */
+/* Overrides the listen address (e.g. from --listen). A dev config accepts
+ * only a loopback host (127.x.x.x:PORT, localhost:PORT): RG_ERR_INVALID. */
 rg_err rg_config_set_listen(rg_config_t *cfg, const char *listen);
 
 /*

@@ -221,7 +221,7 @@ static void set_body(rg_ctx *c, int status, const char *type, char *body)
 
 void rg_respond_json(rg_ctx *c, int status, json_t *body)
 {
-	char *s = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	char *s = body ? rg_json_compact(body) : NULL;
 
 	json_decref(body);
 	if (!s) {

@@ -24,14 +24,17 @@ static rg_err cfg_fail(rg_error *err, const char *fmt, ...) __attribute__((forma
 static rg_err cfg_fail(rg_error *err, const char *fmt, ...)
 {
 	va_list ap;
+	char msg[sizeof(err->message)];
 
 	if (!err)
 		return RG_ERR_CONFIG;
+	/* formatted aside first: callers pass err->message itself as an argument */
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	err->err = RG_ERR_CONFIG;
 	snprintf(err->code, sizeof(err->code), "config_error");
-	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
-	va_end(ap);
+	memcpy(err->message, msg, sizeof(msg));
 	return RG_ERR_CONFIG;
 }
 
@@ -985,6 +988,10 @@ rg_err rg_config_set_listen(rg_config_t *cfg, const char *listen)
 	char *s;
 
 	if (!cfg || !listen || !*listen)
+		return RG_ERR_INVALID;
+	/* dev mode is loopback only: an explicit 127.x.x.x host, never a bare
+	 * port (which civetweb binds on every interface) */
+	if (cfg->dev && strncmp(listen, "127.", 4) && strncmp(listen, "localhost:", 10))
 		return RG_ERR_INVALID;
 	if (!(s = strdup(listen)))
 		return RG_ERR_NOMEM;

@@ -196,7 +196,7 @@ static int http_error(struct mg_connection *conn, int status, const char *msg)
 			 status == 404 ? "not found" : code);
 	resp.status = status;
 	resp.content_type = "application/json";
-	resp.body = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	resp.body = body ? rg_json_compact(body) : NULL;
 	resp.body_len = resp.body ? strlen(resp.body) : 0;
 	json_decref(body);
 	send_response(conn, &resp, status >= 400 && status != 404 && status != 405);

@@ -123,7 +123,7 @@ rg_err rg_policy_eval(const rg_config_t *cfg, const rg_user_t *user, const char 
 		return rg_fail(err, RG_ERR_INVALID, "invalid_json", "the request must be a JSON object");
 	}
 	e = rg_token_request(cfg, user, body, &resp, err);
-	if (!e && !(*response_json = json_dumps(resp, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+	if (!e && !(*response_json = rg_json_compact(resp)))
 		e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
 	json_decref(resp);
 	json_decref(body);

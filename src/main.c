@@ -142,7 +142,9 @@ int rg_cli_serve(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (load(dev, config, listen, web, &cfg, &err)) {
-		rg_log("error", "config_invalid", err.message[0] ? err.message : "invalid --listen");
+		rg_log("error", "config_invalid", err.message[0] ? err.message
+					: dev ? "invalid --listen: dev mode listens on 127.0.0.1:PORT only"
+					      : "invalid --listen: HOST:PORT");
 		return 1;
 	}
 	if (rg_app_new(cfg, &app, &err) || rg_server_start(app, &srv, &err)) {

@@ -3,6 +3,7 @@ and token inspect."""
 import json
 import os
 import stat
+import tempfile
 import sys
 import unittest
 
@@ -302,3 +303,23 @@ class TokenCreate(rgtest.RoomgateTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StartupErrors(unittest.TestCase):
+    """Startup refusals say why (exit 1)."""
+
+    def test_dev_mode_refuses_non_loopback_listen(self):
+        for listen in ("0.0.0.0:0", "8080", "192.0.2.1:8080"):
+            cp = rgtest.run_cli(["serve", "--dev", "--listen", listen], timeout=20)
+            self.assertEqual(cp.returncode, 1, (listen, cp.stderr))
+            self.assertIn("dev mode listens on 127.0.0.1:PORT only", cp.stderr)
+            self.assertNotIn('"listening"', cp.stderr)
+
+    def test_missing_config_file_is_named(self):
+        missing = os.path.join(tempfile.gettempdir(), "rg-no-such-config.json")
+        cp = rgtest.run_cli(["config", "check", missing])
+        self.assertEqual(cp.returncode, 1)
+        self.assertIn("cannot open %s" % missing, cp.stdout + cp.stderr)
+        cp = rgtest.run_cli(["serve", "--config", missing], timeout=20)
+        self.assertEqual(cp.returncode, 1)
+        self.assertIn("cannot open %s" % missing, cp.stderr)
