@@ -35,6 +35,7 @@ struct rg_app {
 	atomic_ulong auth_failures;
 	rg_mount *mounts;
 	rg_limiter *limiter;
+	atomic_bool access_log; /* the current config's access_log, read per request */
 };
 
 rg_mount *rg_app_add_mount(rg_app_t *app, const char *prefix, bool embedded)
@@ -74,6 +75,7 @@ rg_err rg_app_new(rg_config_t *cfg, rg_app_t **out, rg_error *err)
 		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
 	}
 	app->cfg = rg_config_ref(cfg);
+	atomic_init(&app->access_log, cfg->access_log);
 	*out = app;
 	return RG_OK;
 }
@@ -102,8 +104,14 @@ void rg_app_set_config(rg_app_t *app, rg_config_t *cfg)
 	pthread_mutex_lock(&app->lock);
 	old = app->cfg;
 	app->cfg = cfg;
+	atomic_store(&app->access_log, cfg->access_log);
 	pthread_mutex_unlock(&app->lock);
 	rg_config_free(old);
+}
+
+bool rg_app_access_log(rg_app_t *app)
+{
+	return atomic_load(&app->access_log);
 }
 
 rg_config_t *rg_app_config(rg_app_t *app)

@@ -553,7 +553,7 @@ static rg_err parse_root(rg_config_t *cfg, const json_t *root, const char *base_
 	static const char *const keys[] = {"listen",     "livekit",      "web_root", "users_file",
 					   "session",    "tokens",       "rooms",    "cors",
 					   "agents",     "rules",        "upstream_jwt",
-					   "proxy_auth", "api_keys",     "tls",      NULL};
+					   "proxy_auth", "api_keys",     "tls",      "access_log", NULL};
 	static const char *const tls_keys[] = {"certificate", "key", NULL};
 	static const char *const lk_keys[] = {"url", "api_key", "api_secret", "api_secret_file",
 					      "check_existing_rooms", NULL};
@@ -588,6 +588,11 @@ static rg_err parse_root(rg_config_t *cfg, const json_t *root, const char *base_
 				return cfg_fail(err, "livekit.check_existing_rooms must be true or false");
 			cfg->check_existing_rooms = json_is_true(json_object_get(v, "check_existing_rooms"));
 		}
+	}
+	if ((v = json_object_get(root, "access_log"))) {
+		if (!json_is_boolean(v))
+			return cfg_fail(err, "access_log must be true or false");
+		cfg->access_log = json_is_true(v);
 	}
 	if ((rc = get_string(root, "web_root", "config", &path, err)))
 		return rc;
@@ -742,6 +747,7 @@ static rg_config_t *config_alloc(void)
 	cfg->default_ttl = 600;
 	cfg->max_ttl = 3600;
 	cfg->check_existing_rooms = true;
+	cfg->access_log = true;
 	if (!cfg->listen || !cfg->room_prefix) {
 		rg_config_free(cfg);
 		return NULL;

@@ -35,36 +35,101 @@ static const char *conn_header(void *ctx, const char *name)
 	return mg_get_header((const struct mg_connection *)ctx, name);
 }
 
-static void send_response(struct mg_connection *conn, const rg_response_t *resp, bool close)
+/* "Date:" value, formatted once a second per thread. */
+static const char *http_date(void)
 {
-	const char *method;
-	char len[32];
+	static _Thread_local time_t last;
+	static _Thread_local char buf[40];
+	time_t now = time(NULL);
+	struct tm tm;
 
-	snprintf(len, sizeof(len), "%zu", resp->body_len);
-	mg_response_header_start(conn, resp->status);
-	if (resp->content_type)
-		mg_response_header_add(conn, "Content-Type", resp->content_type, -1);
-	mg_response_header_add(conn, "Content-Length", len, -1);
-	mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
-	if (close)
-		mg_response_header_add(conn, "Connection", "close", -1);
-	if (resp->headers[0])
-		mg_response_header_add_lines(conn, resp->headers);
-	mg_response_header_send(conn);
-	method = mg_get_request_info(conn)->request_method;
-	if (resp->body_len && !(method && !strcmp(method, "HEAD")))
-		mg_write(conn, resp->body, resp->body_len);
+	if (now != last) {
+		gmtime_r(&now, &tm);
+		strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		last = now;
+	}
+	return buf;
 }
 
-static void log_access(const struct mg_connection *conn, int status, double ms, const char *user)
+/* Whether civetweb keeps this connection open after the response (its
+ * should_keep_alive(): keep-alive is on; HTTP/1.1 without a Connection
+ * header, or a Connection header with keep-alive; never after a 401). */
+static bool keeps_alive(const struct mg_connection *conn, int status)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
-	json_t *f = json_pack("{s:s?,s:s?,s:i,s:f,s:s?}", "method", ri->request_method, "path",
-			      ri->local_uri, "status", status, "ms", ms, "remote", ri->remote_addr);
+	const char *h = mg_get_header(conn, "Connection");
 
-	if (f && user && *user)
-		json_object_set_new(f, "user", json_string(user));
-	rg_log_json("info", "access", f);
+	if (status == 401)
+		return false;
+	if (h)
+		return strcasestr(h, "keep-alive") != NULL;
+	return ri->http_version && !strcmp(ri->http_version, "1.1");
+}
+
+/* The status line, headers and body in one buffer and one write: with
+ * tcp_nodelay, civetweb's header calls would each leave as a packet of
+ * their own, which halves the request rate (tests/bench). A response that
+ * must close the connection (a body left unread) goes through civetweb's
+ * header API so that civetweb closes it. */
+static void send_response(struct mg_connection *conn, const rg_response_t *resp, bool close)
+{
+	const char *method = mg_get_request_info(conn)->request_method;
+	bool head = method && !strcmp(method, "HEAD");
+	char small[2048], *buf = small;
+	size_t cap = sizeof(small), n;
+
+	if (close) {
+		char len[32];
+		snprintf(len, sizeof(len), "%zu", resp->body_len);
+		mg_response_header_start(conn, resp->status);
+		if (resp->content_type)
+			mg_response_header_add(conn, "Content-Type", resp->content_type, -1);
+		mg_response_header_add(conn, "Content-Length", len, -1);
+		mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
+		mg_response_header_add(conn, "Connection", "close", -1);
+		if (resp->headers[0])
+			mg_response_header_add_lines(conn, resp->headers);
+		mg_response_header_send(conn);
+		if (resp->body_len && !head)
+			mg_write(conn, resp->body, resp->body_len);
+		return;
+	}
+	for (;;) {
+		int w = snprintf(buf, cap,
+				 "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n"
+				 "X-Content-Type-Options: nosniff\r\n%sDate: %s\r\nConnection: %s\r\n\r\n",
+				 resp->status, mg_get_response_code_text(conn, resp->status),
+				 resp->content_type ? "Content-Type: " : "",
+				 resp->content_type ? resp->content_type : "", resp->content_type ? "\r\n" : "",
+				 resp->body_len, resp->headers, http_date(),
+				 keeps_alive(conn, resp->status) ? "keep-alive" : "close");
+		if (w < 0)
+			return;
+		n = (size_t)w;
+		if (n + resp->body_len < cap)
+			break;
+		if (buf != small)
+			free(buf);
+		cap = n + resp->body_len + 1;
+		if (!(buf = malloc(cap)))
+			return;
+	}
+	if (resp->body_len && !head) {
+		memcpy(buf + n, resp->body, resp->body_len);
+		n += resp->body_len;
+	}
+	mg_write(conn, buf, n);
+	if (buf != small)
+		free(buf);
+}
+
+static void log_access(const struct mg_connection *conn, rg_app_t *app, int status, double ms,
+		       const char *user)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+
+	if (rg_app_access_log(app))
+		rg_log_access(ri->request_method, ri->local_uri, status, ms, ri->remote_addr, user);
 }
 
 static double ms_since(const struct timespec *t0)
@@ -135,7 +200,7 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
 	snprintf(req_user, sizeof(req_user), "%s", resp.user);
 	status = resp.status;
 	if (m->embedded)
-		log_access(conn, status, ms_since(&t0), resp.user);
+		log_access(conn, m->app, status, ms_since(&t0), resp.user);
 	rg_response_clear(&resp);
 	free(body);
 	return status;
@@ -176,9 +241,10 @@ static void end_request(const struct mg_connection *conn, int status)
 {
 	rg_server_t *srv = mg_get_user_data(mg_get_context(conn));
 
-	if (srv)
-		atomic_fetch_sub(&srv->in_flight, 1);
-	log_access(conn, status, ms_since(&req_start), req_user);
+	if (!srv)
+		return;
+	atomic_fetch_sub(&srv->in_flight, 1);
+	log_access(conn, srv->mount->app, status, ms_since(&req_start), req_user);
 }
 
 static int http_error(struct mg_connection *conn, int status, const char *msg)

@@ -70,6 +70,9 @@ time_t rg_now(void);
 
 /* log.c */
 void rg_log_json(const char *level, const char *event, json_t *fields /* stolen, may be NULL */);
+/* The per-request access line, written without building a JSON tree. */
+void rg_log_access(const char *method, const char *path, int status, double ms,
+		   const char *remote, const char *user);
 
 /* roomconfig.c */
 struct rg_roomconfig {
@@ -219,6 +222,7 @@ typedef struct rg_rule {
 struct rg_config {
 	atomic_int refs;
 	bool dev;
+	bool access_log; /* one JSON line per request (default true) */
 	char *listen;
 	char *livekit_url;
 	char *api_key;
@@ -357,6 +361,8 @@ typedef struct rg_mount {
 	bool embedded; /* inside another civetweb app: log here, no static files */
 	struct rg_mount *next;
 } rg_mount;
+/* Whether the current config wants access log lines (atomic, no lock). */
+bool rg_app_access_log(rg_app_t *app);
 rg_mount *rg_app_add_mount(rg_app_t *app, const char *prefix, bool embedded);
 void rg_route_token(rg_ctx *c);
 void rg_route_sessions(rg_ctx *c);

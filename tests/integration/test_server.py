@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -93,6 +94,25 @@ class DevServer(rgtest.RoomgateTestCase):
                     found = o
             time.sleep(0.05)
         self.assertIsNotNone(found, "no access log line for GET /v1/nope-access-log with 404")
+        self.assertEqual(found["event"], "access")
+        self.assertEqual(found["method"], "GET")
+        self.assertEqual(found["path"], "/v1/nope-access-log")
+        self.assertEqual(found["status"], 404)
+        self.assertIsInstance(found["ms"], (int, float))
+        self.assertEqual(found["remote"], "127.0.0.1")
+
+    def test_access_log_names_the_user(self):
+        self.srv.get("/v1/profiles", headers=self.auth)
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            hits = [o for o in self.srv.log_objects()
+                    if o.get("event") == "access" and o.get("path") == "/v1/profiles"]
+            if hits:
+                break
+            time.sleep(0.05)
+        self.assertTrue(hits)
+        self.assertEqual(hits[-1]["user"], rgtest.DEV_USER)
+        self.assertEqual(hits[-1]["status"], 200)
 
     # -- CORS -------------------------------------------------------------
 
@@ -375,6 +395,32 @@ class ConfigServer(rgtest.RoomgateTestCase):
                 else:
                     self.assertIsNone(got, "origin %s was allowed" % origin)
         self.assertStops(srv)
+
+
+class AccessLogOff(rgtest.RoomgateTestCase):
+    def test_access_log_false_writes_no_access_lines(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            cfg = rgtest.base_config(access_log=False)
+            cfg.pop("users_file")
+            srv = rgtest.Server.config(cfg, tmp).start()
+            try:
+                for _ in range(5):
+                    self.assertEqual(srv.get("/healthz")[0], 200)
+                self.assertEqual(srv.get("/nope")[0], 404)
+            finally:
+                rgtest.stop_checked(srv)
+            events = [o.get("event") for o in srv.log_objects()]
+            self.assertIn("listening", events)
+            self.assertNotIn("access", events)
+
+    def test_access_log_must_be_boolean(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            cfg = rgtest.base_config(access_log="no")
+            cfg.pop("users_file")
+            path = rgtest.write_json(os.path.join(tmp, "c.json"), cfg)
+            cp = rgtest.run_cli(["config", "check", path])
+            self.assertEqual(cp.returncode, 1)
+            self.assertIn("access_log must be true or false", cp.stdout + cp.stderr)
 
 
 if __name__ == "__main__":
