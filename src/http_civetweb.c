@@ -8,12 +8,17 @@
  * log line (method, path without query, status, duration, user).
  */
 #include <civetweb.h>
+#include <arpa/inet.h>
 #include <dlfcn.h>
+#include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -66,6 +71,64 @@ static bool keeps_alive(const struct mg_connection *conn, int status)
 	return ri->http_version && !strcmp(ri->http_version, "1.1");
 }
 
+/* The socket of this connection (civetweb does not expose it): the one
+ * whose local port and peer match the request's. -1 if not found. */
+static int conn_socket(const struct mg_connection *conn)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	struct sockaddr_storage local, peer;
+	char host[INET6_ADDRSTRLEN];
+	int max = (int)sysconf(_SC_OPEN_MAX);
+
+	for (int fd = 3; fd < max && fd < 65536; fd++) {
+		socklen_t ll = sizeof(local), pl = sizeof(peer);
+		int lport, pport;
+		const void *pa;
+		if (getsockname(fd, (struct sockaddr *)&local, &ll) || local.ss_family != AF_INET ||
+		    getpeername(fd, (struct sockaddr *)&peer, &pl))
+			continue;
+		lport = ntohs(((struct sockaddr_in *)&local)->sin_port);
+		pport = ntohs(((struct sockaddr_in *)&peer)->sin_port);
+		pa = &((struct sockaddr_in *)&peer)->sin_addr;
+		if (lport == ri->server_port && pport == ri->remote_port &&
+		    inet_ntop(AF_INET, pa, host, sizeof(host)) && !strcmp(host, ri->remote_addr))
+			return fd;
+	}
+	return -1;
+}
+
+/*
+ * Ends a connection whose request body we refused (413) without reading it:
+ * civetweb would otherwise read and discard the whole declared body,
+ * however large, on this worker thread. The response is already written;
+ * we send FIN, give the client a moment (at most 1 s and 1 MiB) to stop
+ * sending so that its TCP stack does not reset the response away, then shut
+ * the read side, so that civetweb sees the end of the stream and closes.
+ */
+static void end_refused_body(struct mg_connection *conn)
+{
+	int fd = conn_socket(conn);
+	char sink[16384];
+	size_t total = 0;
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
+	struct timespec t0, now;
+
+	if (fd < 0)
+		return;
+	shutdown(fd, SHUT_WR);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		ssize_t n = recv(fd, sink, sizeof(sink), 0);
+		if (n <= 0 || (total += (size_t)n) > (1u << 20))
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= 1)
+			break;
+	}
+	shutdown(fd, SHUT_RD);
+}
+
 /* The status line, headers and body in one buffer and one write: with
  * tcp_nodelay, civetweb's header calls would each leave as a packet of
  * their own, which halves the request rate (tests/bench). A response that
@@ -92,6 +155,7 @@ static void send_response(struct mg_connection *conn, const rg_response_t *resp,
 		mg_response_header_send(conn);
 		if (resp->body_len && !head)
 			mg_write(conn, resp->body, resp->body_len);
+		end_refused_body(conn);
 		return;
 	}
 	for (;;) {
@@ -138,6 +202,64 @@ static double ms_since(const struct timespec *t0)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)(now.tv_sec - t0->tv_sec) * 1e3 + (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static const char *error_code(int status)
+{
+	switch (status) {
+	case 400: return "bad_request";
+	case 404: return "not_found";
+	case 405: return "method_not_allowed";
+	case 408: return "request_timeout";
+	case 411: return "length_required";
+	case 413: return "body_too_large";
+	case 414: return "uri_too_long";
+	case 431: return "headers_too_large";
+	case 501: return "not_implemented";
+	case 505: return "http_version_not_supported";
+	default: return status < 500 ? "bad_request" : "internal_error";
+	}
+}
+
+static void send_error(struct mg_connection *conn, int status, const char *message, bool close,
+		       const char *header)
+{
+	rg_response_t resp = {0};
+	json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", error_code(status), "message",
+				 message);
+
+	resp.status = status;
+	resp.content_type = "application/json";
+	resp.body = body ? rg_json_compact(body) : NULL;
+	resp.body_len = resp.body ? strlen(resp.body) : 0;
+	json_decref(body);
+	if (header)
+		snprintf(resp.headers, sizeof(resp.headers), "%s\r\n", header);
+	send_response(conn, &resp, close);
+	rg_response_clear(&resp);
+}
+
+static int http_error(struct mg_connection *conn, int status, const char *msg)
+{
+	(void)msg; /* civetweb's text may name file system paths */
+	send_error(conn, status, status == 404 ? "not found" : error_code(status),
+		   status >= 400 && status != 404 && status != 405, NULL);
+	return 0;
+}
+
+/* Whether path names a file or folder of the web root (for 405 vs 404). */
+static bool static_exists(rg_app_t *app, const char *path)
+{
+	rg_config_t *cfg = rg_app_config(app);
+	char full[4096];
+	struct stat st;
+	bool found = false;
+
+	if (cfg->web_root && !strstr(path, "..") &&
+	    snprintf(full, sizeof(full), "%s%s", cfg->web_root, path) < (int)sizeof(full))
+		found = stat(full, &st) == 0;
+	rg_config_free(cfg);
+	return found;
 }
 
 static int api_handler(struct mg_connection *conn, void *cbdata)
@@ -187,9 +309,15 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
 		req.body_len = len;
 	}
 	if (!rg_app_handle(m->app, &req, &resp)) {
-		if (!m->embedded) {
+		if (!m->embedded && (!strcmp(req.method, "GET") || !strcmp(req.method, "HEAD"))) {
 			free(body);
 			return 0; /* static files */
+		}
+		if (!m->embedded && static_exists(m->app, path)) {
+			/* never civetweb's PUT/DELETE/WebDAV handling of the web root */
+			send_error(conn, 405, "the web page is read-only: use GET", false, "Allow: GET, HEAD");
+			free(body);
+			return 405;
 		}
 		resp.status = 404;
 		resp.content_type = "application/json";
@@ -226,6 +354,23 @@ rg_err rg_civetweb_mount(rg_app_t *app, struct mg_context *ctx, const char *pref
 	return RG_OK;
 }
 
+/* RFC 9112 6.3: a request with two Content-Length headers, or with both
+ * Content-Length and Transfer-Encoding, has no agreed end; a proxy in front
+ * and roomgate could split it differently (request smuggling). */
+static bool framing_ok(const struct mg_connection *conn)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	int cl = 0, te = 0;
+
+	for (int i = 0; i < ri->num_headers; i++) {
+		if (!strcasecmp(ri->http_headers[i].name, "Content-Length"))
+			cl++;
+		else if (!strcasecmp(ri->http_headers[i].name, "Transfer-Encoding"))
+			te++;
+	}
+	return cl <= 1 && !(cl && te);
+}
+
 static int begin_request(struct mg_connection *conn)
 {
 	rg_server_t *srv = mg_get_user_data(mg_get_context(conn));
@@ -234,6 +379,11 @@ static int begin_request(struct mg_connection *conn)
 		atomic_fetch_add(&srv->in_flight, 1);
 	clock_gettime(CLOCK_MONOTONIC, &req_start);
 	req_user[0] = '\0';
+	if (!framing_ok(conn)) {
+		send_error(conn, 400, "ambiguous message length (Content-Length and "
+				      "Transfer-Encoding, or two Content-Length headers)", true, NULL);
+		return 400;
+	}
 	return 0;
 }
 
@@ -245,29 +395,6 @@ static void end_request(const struct mg_connection *conn, int status)
 		return;
 	atomic_fetch_sub(&srv->in_flight, 1);
 	log_access(conn, srv->mount->app, status, ms_since(&req_start), req_user);
-}
-
-static int http_error(struct mg_connection *conn, int status, const char *msg)
-{
-	rg_response_t resp = {0};
-	json_t *body;
-	const char *code = status == 404 ? "not_found"
-			   : status == 405 ? "method_not_allowed"
-			   : status == 413 ? "body_too_large"
-			   : status < 500  ? "bad_request"
-					   : "internal_error";
-
-	(void)msg; /* civetweb's text may name file system paths */
-	body = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message",
-			 status == 404 ? "not found" : code);
-	resp.status = status;
-	resp.content_type = "application/json";
-	resp.body = body ? rg_json_compact(body) : NULL;
-	resp.body_len = resp.body ? strlen(resp.body) : 0;
-	json_decref(body);
-	send_response(conn, &resp, status >= 400 && status != 404 && status != 405);
-	rg_response_clear(&resp);
-	return 0;
 }
 
 /* TLS set up by us (civetweb's ssl_certificate wants key and chain in one

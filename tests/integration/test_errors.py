@@ -4,6 +4,7 @@ a 500, a crash or a stall; the server keeps serving afterwards.
 Runs one dev-mode server (demo/demo) for the whole file; logs in once and uses
 the Bearer session token for every /token request.
 """
+import json
 import os
 import socket
 import sys
@@ -307,6 +308,67 @@ class ErrorTests(rgtest.RoomgateTestCase):
             self.assertIn(rgtest.jwt_payload(r.body["participant_token"])["video"]["room"], ("a", "b"))
         else:
             self.assertError(r, 400)
+
+    def test_body_too_large_closes_the_connection(self):
+        # 413 without reading the declared 100 MiB: the server answers, sends
+        # FIN and stops reading, instead of draining the body on a worker thread.
+        import socket
+        s = socket.create_connection(("127.0.0.1", self.srv.port), timeout=5)
+        try:
+            s.sendall(b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      + ("Authorization: %s\r\n" % self.auth["Authorization"]).encode()
+                      + b"Content-Length: 104857600\r\n\r\n" + b" " * 1000)
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            s.close()
+        st, headers, body = rgtest.parse_raw_response(data)
+        self.assertEqual(st, 413, data[:300])
+        self.assertEqual(headers.get("connection"), "close")
+        self.assertEqual(json.loads(body)["error"]["code"], "body_too_large")
+
+    def test_ambiguous_framing_is_400(self):
+        for extra in self.alive_iter([b"Content-Length: 2\r\nContent-Length: 30\r\n",
+                                      b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n"]):
+            with self.subTest(headers=extra):
+                req = (b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       + ("Authorization: %s\r\n" % self.auth["Authorization"]).encode()
+                       + extra + b"\r\n{}" + b"x" * 28)
+                data = rgtest.raw_exchange(self.srv.port, req, read_timeout=3)
+                st, headers, body = rgtest.parse_raw_response(data)
+                self.assertEqual(st, 400, data[:300])
+                self.assertEqual(json.loads(body)["error"]["code"], "bad_request")
+                self.assertEqual(headers.get("connection"), "close")
+                # exactly one response: the rest was not taken as a second request
+                self.assertEqual(data.count(b"HTTP/1.1 "), 1, data)
+
+    def test_web_root_is_read_only(self):
+        # a file or folder of the web root: 405; anything else: 404; never
+        # civetweb's own PUT/DELETE/WebDAV handling
+        for method, path in self.alive_iter([("PUT", "/"), ("DELETE", "/index.html"),
+                                             ("PROPFIND", "/"), ("OPTIONS", "/"),
+                                             ("MKCOL", "/x"), ("PUT", "/new.html")]):
+            with self.subTest(method=method, path=path):
+                r = self.srv.request(method, path, body=b"{}" if method == "PUT" else None)
+                if path in ("/", "/index.html"):
+                    self.assertError(r, 405, "method_not_allowed")
+                    self.assertEqual(r.headers.get("Allow"), "GET, HEAD")
+                else:
+                    self.assertError(r, 404, "not_found")
+                self.assertNotIn("Digest", r.headers.get("WWW-Authenticate") or "")
+        self.assertEqual(self.srv.get("/new.html")[0], 404)
+
+    def test_unsupported_http_version_code(self):
+        data = rgtest.raw_exchange(self.srv.port, b"GET / HTTP/9.9\r\nHost: x\r\n\r\n",
+                                   read_timeout=2, shut_wr=True)
+        st, _, body = rgtest.parse_raw_response(data)
+        if st is not None:
+            self.assertEqual(st, 505, data[:300])
+            self.assertEqual(json.loads(body)["error"]["code"], "http_version_not_supported")
 
     def test_bad_content_length(self):
         for cl in self.alive_iter([b"-1", b"abc", b"99999999999999999999", b"10, 20"]):
