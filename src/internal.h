@@ -140,6 +140,7 @@ typedef struct rg_jwks {
 	long refresh;     /* seconds */
 	time_t fetched;   /* last successful fetch */
 	time_t attempted; /* last attempt */
+	bool fetching;    /* a fetch is in flight (outside the lock) */
 	rg_keyset keys;
 } rg_jwks;
 

@@ -271,29 +271,51 @@ void rg_jwks_free(rg_jwks *j)
 	free(j);
 }
 
-/* Refreshes when stale, or when `kid` is unknown (at most once a second). */
-static void maybe_refresh(rg_jwks *j, const char *kid, time_t now)
+/* Under j->lock: should this caller fetch (stale, or `kid` unknown; at most
+ * once a second; never while another fetch is in flight)? */
+static bool want_refresh(rg_jwks *j, const char *kid, time_t now)
 {
 	bool known = false, stale = !j->fetched || now - j->fetched >= j->refresh;
-	rg_keyset fresh;
-	rg_error err = {0};
 
 	for (size_t i = 0; kid && i < j->keys.n; i++)
 		known = known || (j->keys.v[i].kid && !strcmp(j->keys.v[i].kid, kid));
 	if (!stale && (known || !kid))
-		return;
-	if (now - j->attempted < 1)
-		return;
+		return false;
+	if (j->fetching || now - j->attempted < 1)
+		return false;
 	j->attempted = now;
-	if (fetch_jwks(j->url, &fresh, &err)) {
-		rg_log_json("warn", "jwks_fetch_failed", json_pack("{s:s}", "msg", err.message));
+	j->fetching = true;
+	return true;
+}
+
+/* The network fetch runs without the lock: other requests keep using the
+ * cached keys meanwhile. */
+static void maybe_refresh(rg_jwks *j, const char *kid)
+{
+	rg_keyset fresh;
+	rg_error err = {0};
+	rg_err rc;
+
+	pthread_mutex_lock(&j->lock);
+	if (!want_refresh(j, kid, rg_now())) {
+		pthread_mutex_unlock(&j->lock);
 		return;
 	}
-	rg_keys_clear(&j->keys);
-	j->keys = fresh;
-	j->fetched = now;
-	rg_log_json("info", "jwks_fetched",
-		    json_pack("{s:s,s:i}", "url", j->url, "keys", (int)fresh.n));
+	pthread_mutex_unlock(&j->lock);
+	rc = fetch_jwks(j->url, &fresh, &err);
+	pthread_mutex_lock(&j->lock);
+	j->fetching = false;
+	if (!rc) {
+		rg_keys_clear(&j->keys);
+		j->keys = fresh;
+		j->fetched = rg_now();
+	}
+	pthread_mutex_unlock(&j->lock);
+	if (rc)
+		rg_log_json("warn", "jwks_fetch_failed", json_pack("{s:s}", "msg", err.message));
+	else
+		rg_log_json("info", "jwks_fetched",
+			    json_pack("{s:s,s:i}", "url", j->url, "keys", (int)fresh.n));
 }
 
 char *rg_jwks_find(rg_jwks *j, const char *kid, char family, size_t nth)
@@ -301,8 +323,8 @@ char *rg_jwks_find(rg_jwks *j, const char *kid, char family, size_t nth)
 	char *pem = NULL;
 	size_t seen = 0;
 
+	maybe_refresh(j, kid);
 	pthread_mutex_lock(&j->lock);
-	maybe_refresh(j, kid, rg_now());
 	for (size_t i = 0; i < j->keys.n && !pem; i++) {
 		const rg_key *k = &j->keys.v[i];
 		if (k->family != family || (kid && (!k->kid || strcmp(k->kid, kid))))
