@@ -291,11 +291,13 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
 		/* not read: answer 413 from the declared length and close */
 		req.body_len = (size_t)ri->content_length;
 	} else if (ri->content_length != 0) {
-		body = malloc(RG_MAX_BODY + 2);
+		/* sized from Content-Length when there is one (chunked: the limit) */
+		size_t cap = ri->content_length > 0 ? (size_t)ri->content_length + 1 : RG_MAX_BODY + 1;
+		body = malloc(cap + 1);
 		if (!body)
 			return 500;
 		for (;;) {
-			int n = mg_read(conn, body + len, RG_MAX_BODY + 1 - len);
+			int n = len < cap ? mg_read(conn, body + len, cap - len) : 0;
 			if (n <= 0)
 				break;
 			len += (size_t)n;
