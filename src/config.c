@@ -553,7 +553,7 @@ static rg_err parse_root(rg_config_t *cfg, const json_t *root, const char *base_
 	static const char *const keys[] = {"listen",     "livekit",      "web_root", "users_file",
 					   "session",    "tokens",       "rooms",    "cors",
 					   "agents",     "rules",        "upstream_jwt",
-					   "proxy_auth", "api_keys",     "tls",      "access_log", NULL};
+					   "proxy_auth", "api_keys",     "tls",      "access_log", "server", NULL};
 	static const char *const tls_keys[] = {"certificate", "key", NULL};
 	static const char *const lk_keys[] = {"url", "api_key", "api_secret", "api_secret_file",
 					      "check_existing_rooms", NULL};
@@ -588,6 +588,25 @@ static rg_err parse_root(rg_config_t *cfg, const json_t *root, const char *base_
 				return cfg_fail(err, "livekit.check_existing_rooms must be true or false");
 			cfg->check_existing_rooms = json_is_true(json_object_get(v, "check_existing_rooms"));
 		}
+	}
+	if ((v = json_object_get(root, "server"))) {
+		static const char *const server_keys[] = {"max_connections", "request_timeout",
+							  "keep_alive_timeout", NULL};
+		json_t *mc = json_object_get(v, "max_connections");
+		if ((rc = only_keys(v, "server", server_keys, err)) ||
+		    (rc = get_duration(v, "request_timeout", "server", &cfg->request_timeout, err)) ||
+		    (rc = get_duration(v, "keep_alive_timeout", "server", &cfg->keep_alive_timeout,
+				       err)))
+			return rc;
+		if (mc && (!json_is_integer(mc) || json_integer_value(mc) < 1 ||
+			   json_integer_value(mc) > 4096))
+			return cfg_fail(err, "server.max_connections must be an integer from 1 to 4096");
+		if (mc)
+			cfg->max_connections = (long)json_integer_value(mc);
+		if (cfg->request_timeout < 1 || cfg->request_timeout > 600 ||
+		    cfg->keep_alive_timeout < 1 || cfg->keep_alive_timeout > 3600)
+			return cfg_fail(err, "server.request_timeout must be 1s to 10m and "
+					     "server.keep_alive_timeout 1s to 1h");
 	}
 	if ((v = json_object_get(root, "access_log"))) {
 		if (!json_is_boolean(v))
@@ -748,6 +767,9 @@ static rg_config_t *config_alloc(void)
 	cfg->max_ttl = 3600;
 	cfg->check_existing_rooms = true;
 	cfg->access_log = true;
+	cfg->max_connections = 64;
+	cfg->request_timeout = 10;
+	cfg->keep_alive_timeout = 15;
 	if (!cfg->listen || !cfg->room_prefix) {
 		rg_config_free(cfg);
 		return NULL;

@@ -224,6 +224,9 @@ struct rg_config {
 	atomic_int refs;
 	bool dev;
 	bool access_log; /* one JSON line per request (default true) */
+	long max_connections;    /* civetweb worker threads = connections served at once */
+	long request_timeout;    /* seconds to receive a request (slow clients) */
+	long keep_alive_timeout; /* seconds an idle keep-alive connection is kept */
 	char *listen;
 	char *livekit_url;
 	char *api_key;

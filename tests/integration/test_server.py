@@ -425,3 +425,53 @@ class AccessLogOff(rgtest.RoomgateTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ServerLimits(rgtest.RoomgateTestCase):
+    """`server` in the config: request timeout (slow clients), keep-alive
+    timeout and the number of connections served at once."""
+
+    def start(self, tmp, server):
+        cfg = rgtest.base_config(server=server)
+        cfg.pop("users_file")
+        return rgtest.Server.config(cfg, tmp).start()
+
+    def test_request_timeout_ends_a_stalled_request(self):
+        import socket
+        with tempfile.TemporaryDirectory() as tmp:
+            srv = self.start(tmp, {"request_timeout": "1s", "keep_alive_timeout": "1s",
+                                   "max_connections": 8})
+            try:
+                s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+                t0 = time.monotonic()
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # headers never end
+                data = b""
+                try:
+                    while True:
+                        chunk = s.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                except OSError:
+                    pass
+                elapsed = time.monotonic() - t0
+                s.close()
+                self.assertLess(elapsed, 6, "a stalled request held its connection %.1fs" % elapsed)
+                self.assertEqual(srv.get("/healthz")[0], 200)
+            finally:
+                rgtest.stop_checked(srv)
+
+    def test_bad_server_values_are_refused(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            for server, needle in (({"max_connections": 0}, "max_connections"),
+                                   ({"max_connections": "8"}, "max_connections"),
+                                   ({"request_timeout": "0s"}, "request_timeout"),
+                                   ({"request_timeout": "2h"}, "request_timeout"),
+                                   ({"threads": 4}, "threads")):
+                with self.subTest(server=server):
+                    cfg = rgtest.base_config(server=server)
+                    cfg.pop("users_file")
+                    path = rgtest.write_json(os.path.join(tmp, "c.json"), cfg)
+                    cp = rgtest.run_cli(["config", "check", path])
+                    self.assertEqual(cp.returncode, 1, cp.stdout)
+                    self.assertIn(needle, cp.stdout + cp.stderr)
