@@ -113,21 +113,24 @@ int main(int argc, char **argv)
 				    "\"expires_at\":1700000000}",
 				    jwt);
 
-	/* = rg_server_start() in src/http_civetweb.c (keep in sync) */
+	/* = rg_server_start() in src/http_civetweb.c (keep in sync), with the
+	 * defaults of the config's "server" section */
+	const char *threads = "64", *ka_ms = "15000", *req_ms = "10000";
+
 	options[n++] = "listening_ports";
 	options[n++] = listen;
 	options[n++] = "max_request_size";
 	options[n++] = "16384";
 	options[n++] = "num_threads";
-	options[n++] = "64";
+	options[n++] = threads;
 	options[n++] = "tcp_nodelay";
 	options[n++] = "1";
 	options[n++] = "enable_keep_alive";
 	options[n++] = "yes";
 	options[n++] = "keep_alive_timeout_ms";
-	options[n++] = "15000";
+	options[n++] = ka_ms;
 	options[n++] = "request_timeout_ms";
-	options[n++] = "10000";
+	options[n++] = req_ms;
 	options[n++] = "enable_directory_listing";
 	options[n++] = "no";
 	options[n++] = "access_control_allow_origin";
