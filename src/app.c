@@ -124,6 +124,37 @@ rg_config_t *rg_app_config(rg_app_t *app)
 	return cfg;
 }
 
+const char *rg_client_addr(const rg_config_t *cfg, const rg_request_t *req, char *buf, size_t n)
+{
+	const char *peer = req->remote_addr ? req->remote_addr : "?";
+	const char *xff;
+	char list[512], *save = NULL, *tok, *hops[32];
+	size_t nh = 0;
+
+	if (!cfg->n_trusted_proxies || !rg_cidr_contains(cfg->trusted_proxies, cfg->n_trusted_proxies, peer) ||
+	    !(xff = rg_req_header(req, "X-Forwarded-For")) || strlen(xff) >= sizeof(list))
+		return peer;
+	/* the right-most address that is not one of our proxies: the ones to its
+	 * left were written by the client and prove nothing */
+	snprintf(list, sizeof(list), "%s", xff);
+	for (tok = strtok_r(list, ",", &save); tok && nh < 32; tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		for (char *e = tok + strlen(tok); e > tok && (e[-1] == ' ' || e[-1] == '\t');)
+			*--e = '\0';
+		if (*tok)
+			hops[nh++] = tok;
+	}
+	while (nh > 0) {
+		const char *h = hops[--nh];
+		if (!rg_cidr_contains(cfg->trusted_proxies, cfg->n_trusted_proxies, h) || nh == 0) {
+			snprintf(buf, n, "%s", h);
+			return buf;
+		}
+	}
+	return peer;
+}
+
 static rg_err too_many(rg_ctx *c, long wait, rg_error *err)
 {
 	rg_add_header(c, "Retry-After: %ld", wait);
@@ -139,7 +170,9 @@ static bool wrong_credentials(rg_err rc, const rg_error *err)
 
 static void addr_key(const rg_ctx *c, char *buf, size_t n)
 {
-	snprintf(buf, n, "a:%s", c->req->remote_addr ? c->req->remote_addr : "?");
+	char client[64];
+
+	snprintf(buf, n, "a:%s", rg_client_addr(c->cfg, c->req, client, sizeof(client)));
 }
 
 rg_err rg_ctx_authenticate(rg_ctx *c, rg_user_t *user, rg_error *err)

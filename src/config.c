@@ -461,6 +461,33 @@ out:
 	return rc;
 }
 
+/* server.trusted_proxies: the reverse proxies whose X-Forwarded-For is
+ * believed, for the client address that login rate limits count. */
+static rg_err parse_trusted_proxies(rg_config_t *cfg, const json_t *v, rg_error *err)
+{
+	char **srcs = NULL;
+	size_t n = 0;
+	rg_err rc;
+
+	if ((rc = get_strings(v, "trusted_proxies", "server", &srcs, &n, err)) || !n)
+		goto out;
+	if (!(cfg->trusted_proxies = calloc(n, sizeof(rg_cidr)))) {
+		rc = RG_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (rg_cidr_parse(srcs[i], &cfg->trusted_proxies[i])) {
+			rc = cfg_fail(err, "server.trusted_proxies: '%s' is not an address or CIDR",
+				      srcs[i]);
+			goto out;
+		}
+		cfg->n_trusted_proxies++;
+	}
+out:
+	free_strings(srcs, n);
+	return rc;
+}
+
 static rg_err parse_apikeys(rg_config_t *cfg, const json_t *v, rg_error *err)
 {
 	static const char *const keys[] = {"name", "hash", "scopes", "groups", NULL};
@@ -591,9 +618,10 @@ static rg_err parse_root(rg_config_t *cfg, const json_t *root, const char *base_
 	}
 	if ((v = json_object_get(root, "server"))) {
 		static const char *const server_keys[] = {"max_connections", "request_timeout",
-							  "keep_alive_timeout", NULL};
+							  "keep_alive_timeout", "trusted_proxies", NULL};
 		json_t *mc = json_object_get(v, "max_connections");
 		if ((rc = only_keys(v, "server", server_keys, err)) ||
+		    (rc = parse_trusted_proxies(cfg, v, err)) ||
 		    (rc = get_duration(v, "request_timeout", "server", &cfg->request_timeout, err)) ||
 		    (rc = get_duration(v, "keep_alive_timeout", "server", &cfg->keep_alive_timeout,
 				       err)))
@@ -975,6 +1003,7 @@ void rg_config_free(rg_config_t *cfg)
 	free(cfg->proxy.name_header);
 	free(cfg->proxy.groups_header);
 	free(cfg->proxy.trusted);
+	free(cfg->trusted_proxies);
 	for (size_t i = 0; i < cfg->n_apikeys; i++) {
 		free(cfg->apikeys[i].name);
 		free_strings(cfg->apikeys[i].groups, cfg->apikeys[i].ngroups);

@@ -227,6 +227,8 @@ struct rg_config {
 	long max_connections;    /* civetweb worker threads = connections served at once */
 	long request_timeout;    /* seconds to receive a request (slow clients) */
 	long keep_alive_timeout; /* seconds an idle keep-alive connection is kept */
+	rg_cidr *trusted_proxies; /* peers whose X-Forwarded-For names the client */
+	size_t n_trusted_proxies;
 	char *listen;
 	char *livekit_url;
 	char *api_key;
@@ -343,6 +345,9 @@ void rg_respond_error(rg_ctx *c, const rg_error *err);
 void rg_add_header(rg_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reads the JSON object body (empty body = {}); checks Content-Type. */
 rg_err rg_body_json(rg_ctx *c, json_t **out, rg_error *err);
+/* The client's address: the TCP peer, or with server.trusted_proxies the
+ * right-most X-Forwarded-For hop that is not a trusted proxy. */
+const char *rg_client_addr(const rg_config_t *cfg, const rg_request_t *req, char *buf, size_t n);
 const char *rg_req_header(const rg_request_t *req, const char *name);
 /* rg_authenticate behind the failed-login limits (429 + Retry-After). */
 rg_err rg_ctx_authenticate(rg_ctx *c, rg_user_t *user, rg_error *err);

@@ -7,7 +7,9 @@ Every failing attempt comes from its own loopback source address
 """
 import base64
 import os
+import shutil
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -264,6 +266,59 @@ class RateLimitTests(rgtest.RoomgateTestCase):
         self.assertEqual(r.status, 200, repr(r))
         self.assertHealthy(self.srv)
         self.assertStops(self.srv)
+
+
+class TrustedProxyRateLimitTests(rgtest.RoomgateTestCase):
+    """Behind a reverse proxy every client arrives from the proxy's address;
+    with server.trusted_proxies the failed-login limit counts the client named
+    by X-Forwarded-For (its right-most hop that is not a trusted proxy)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="rg-xff-")
+        rgtest.add_user(os.path.join(cls.tmp, "users.txt"), "xff-user", "xff-password")
+        cfg = rgtest.base_config(server={"trusted_proxies": ["127.0.0.1/32"]})
+        cls.srv = rgtest.Server.config(cfg, cls.tmp).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        rgtest.stop_checked(cls.srv)
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def login(self, xff, password="wrong", source="127.0.0.1", user="xff-user"):
+        return self.srv.post("/v1/login", {"username": user, "password": password},
+                             headers={"X-Forwarded-For": xff} if xff else {}, source=source)
+
+    def fail_until_limited(self, xff, source="127.0.0.1"):
+        for i in range(15):
+            r = self.login(xff, "wrong-%d" % i, source=source, user="nobody-%d" % i)
+            if r.status == 429:
+                return r
+            self.assertError(r, 401, "invalid_credentials")
+        self.fail("no 429 after 15 failed logins for X-Forwarded-For %r" % xff)
+
+    def test_limit_counts_the_forwarded_client_not_the_proxy(self):
+        # the client's own left-most entry is ignored: it can be forged
+        self.assertError(self.fail_until_limited("1.1.1.1, 198.51.100.7"), 429)
+        self.assertError(self.login("9.9.9.9, 198.51.100.7", user="nobody-x"), 429)
+        # another client behind the same proxy still logs in
+        r = self.login("198.51.100.8", password="xff-password")
+        self.assertEqual(r.status, 200, repr(r))
+
+    def test_untrusted_peer_cannot_choose_its_address(self):
+        # 127.0.0.2 is not a trusted proxy: its X-Forwarded-For is ignored,
+        # so changing it does not escape the limit
+        src = rgtest.fresh_source()
+        self.assertError(self.fail_until_limited("203.0.113.1", source=src), 429)
+        self.assertError(self.login("203.0.113.99", source=src, user="nobody-y"), 429)
+
+    def test_bad_trusted_proxies_refused(self):
+        cfg = rgtest.base_config(server={"trusted_proxies": ["not-an-ip"]})
+        path = rgtest.write_json(os.path.join(self.tmp, "bad.json"), cfg)
+        cp = rgtest.run_cli(["config", "check", path])
+        self.assertEqual(cp.returncode, 1)
+        self.assertIn("server.trusted_proxies", cp.stdout + cp.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
