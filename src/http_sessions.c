@@ -45,7 +45,7 @@ void rg_route_sessions(rg_ctx *c)
 		goto fail;
 	}
 	if (md && !json_is_object(md)) {
-		rg_fail(&err, RG_ERR_INVALID, "invalid_request", "metadata must be a JSON object");
+		rg_fail(&err, RG_ERR_INVALID, "invalid_metadata", "metadata must be a JSON object");
 		goto fail;
 	}
 	if (pn && !json_is_string(pn)) {

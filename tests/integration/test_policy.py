@@ -348,10 +348,14 @@ class PolicyTests(rgtest.RoomgateTestCase):
                              "metadata_not_allowed")
 
     def test_sessions_bad_types(self):
-        for body in [{"agents": "support"}, {"agents": [5]}, {"participant_name": 3},
-                     {"agents": ["support"], "metadata": "language=fr"}]:
+        for body in [{"agents": "support"}, {"agents": [5]}, {"participant_name": 3}]:
             with self.subTest(body=body):
-                self.assertError(self.session("bob", body), 400)
+                self.assertError(self.session("bob", body), 400, "invalid_request")
+        # metadata that is not a JSON object: the contract's invalid_metadata
+        for md in ["language=fr", [1], 5]:
+            with self.subTest(metadata=md):
+                self.assertError(self.session("bob", {"agents": ["support"], "metadata": md}),
+                                 400, "invalid_metadata")
 
 
 if __name__ == "__main__":
