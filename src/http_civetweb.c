@@ -131,33 +131,17 @@ static void end_refused_body(struct mg_connection *conn)
 
 /* The status line, headers and body in one buffer and one write: with
  * tcp_nodelay, civetweb's header calls would each leave as a packet of
- * their own, which halves the request rate (tests/bench). A response that
- * must close the connection (a body left unread) goes through civetweb's
- * header API so that civetweb closes it. */
+ * their own, which halves the request rate (tests/bench). `close`: the
+ * request body was refused or civetweb reported an error; the connection
+ * ends after this response (end_refused_body). */
 static void send_response(struct mg_connection *conn, const rg_response_t *resp, bool close)
 {
 	const char *method = mg_get_request_info(conn)->request_method;
 	bool head = method && !strcmp(method, "HEAD");
+	bool alive = !close && keeps_alive(conn, resp->status);
 	char small[2048], *buf = small;
 	size_t cap = sizeof(small), n;
 
-	if (close) {
-		char len[32];
-		snprintf(len, sizeof(len), "%zu", resp->body_len);
-		mg_response_header_start(conn, resp->status);
-		if (resp->content_type)
-			mg_response_header_add(conn, "Content-Type", resp->content_type, -1);
-		mg_response_header_add(conn, "Content-Length", len, -1);
-		mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
-		mg_response_header_add(conn, "Connection", "close", -1);
-		if (resp->headers[0])
-			mg_response_header_add_lines(conn, resp->headers);
-		mg_response_header_send(conn);
-		if (resp->body_len && !head)
-			mg_write(conn, resp->body, resp->body_len);
-		end_refused_body(conn);
-		return;
-	}
 	for (;;) {
 		int w = snprintf(buf, cap,
 				 "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n"
@@ -165,8 +149,7 @@ static void send_response(struct mg_connection *conn, const rg_response_t *resp,
 				 resp->status, mg_get_response_code_text(conn, resp->status),
 				 resp->content_type ? "Content-Type: " : "",
 				 resp->content_type ? resp->content_type : "", resp->content_type ? "\r\n" : "",
-				 resp->body_len, resp->headers, http_date(),
-				 keeps_alive(conn, resp->status) ? "keep-alive" : "close");
+				 resp->body_len, resp->headers, http_date(), alive ? "keep-alive" : "close");
 		if (w < 0)
 			return;
 		n = (size_t)w;
@@ -185,6 +168,8 @@ static void send_response(struct mg_connection *conn, const rg_response_t *resp,
 	mg_write(conn, buf, n);
 	if (buf != small)
 		free(buf);
+	if (close)
+		end_refused_body(conn);
 }
 
 static void log_access(const struct mg_connection *conn, rg_app_t *app, int status, double ms,
