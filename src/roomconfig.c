@@ -96,8 +96,12 @@ static rg_err parse_uint32(const json_t *v, const char *where, json_int_t *out, 
 		if (!*s || *end || errno || !isdigit((unsigned char)s[0]))
 			goto bad;
 		*out = (json_int_t)n;
-	} else if (json_is_real(v) && json_real_value(v) == (double)(json_int_t)json_real_value(v)) {
-		*out = (json_int_t)json_real_value(v);
+	} else if (json_is_real(v)) {
+		/* range first: casting a double outside json_int_t is undefined */
+		double d = json_real_value(v);
+		if (!(d >= 0 && d <= 4294967295.0) || d != (double)(json_int_t)d)
+			goto bad;
+		*out = (json_int_t)d;
 	} else {
 		goto bad;
 	}

@@ -48,6 +48,22 @@ int main(void)
 		     "\"JRP_NEVER\",\"attributes\":{\"k\":\"v\"}}],\"tags\":{\"t\":\"1\"}}");
 	free(s);
 
+	/* whole reals are counts; huge or fractional ones are refused (a fuzz
+	 * find: casting 2.5e78 to an integer was undefined behaviour) */
+	s = parse_out("{\"max_participants\":3.0}", &err);
+	CHECK_STR(s, "{\"maxParticipants\":3}");
+	free(s);
+	CHECK(!parse_out("{\"max_participants\":2555555555555555555555555555555555555555555555555555555"
+			 "555555555555555555555555.0}", &err));
+	CHECK_STR(err.code, "invalid_room_config");
+	CHECK(!parse_out("{\"max_participants\":1e300}", &err));
+	CHECK(!parse_out("{\"max_participants\":-1e300}", &err));
+	CHECK(!parse_out("{\"max_participants\":4294967296.0}", &err));
+	CHECK(!parse_out("{\"max_participants\":2.5}", &err));
+	s = parse_out("{\"max_participants\":4294967295.0}", &err);
+	CHECK_STR(s, "{\"maxParticipants\":4294967295}");
+	free(s);
+
 	/* refusals */
 	CHECK(!parse_out("{\"agent\":[{\"agent_name\":\"a\"}]}", &err));
 	CHECK_STR(err.code, "invalid_room_config");
