@@ -140,12 +140,14 @@ rg_err rg_upstream_verify(const rg_config_t *cfg, const char *token, rg_user_t *
 		rc = bad_token(err, "token has no exp", NULL);
 		goto out;
 	}
-	if ((time_t)json_number_value(v) + up->leeway < now) {
+	/* compared as doubles: exp/nbf may be any JSON number, and a cast of a
+	 * huge one to time_t (or adding the leeway to it) would be undefined */
+	if (json_number_value(v) + (double)up->leeway < (double)now) {
 		rc = bad_token(err, "token has expired", NULL);
 		goto out;
 	}
 	v = json_object_get(p, "nbf");
-	if (v && (!json_is_number(v) || (time_t)json_number_value(v) > now + up->leeway)) {
+	if (v && (!json_is_number(v) || json_number_value(v) > (double)now + (double)up->leeway)) {
 		rc = bad_token(err, "token is not valid yet", NULL);
 		goto out;
 	}

@@ -243,7 +243,7 @@ rg_err rg_signer_verify(const rg_signer_t *s, const char *jwt, time_t now, json_
 	}
 	exp = json_object_get(p, "exp");
 	nbf = json_object_get(p, "nbf");
-	if (!json_is_integer(exp) || (time_t)json_integer_value(exp) + RG_LEEWAY < now) {
+	if (!json_is_integer(exp) || (time_t)json_integer_value(exp) < now - RG_LEEWAY) {
 		rc = rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials",
 			     json_is_integer(exp) ? "token has expired" : "token has no exp");
 		goto out;

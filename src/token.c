@@ -243,7 +243,7 @@ static rg_err check_times(const json_t *payload, time_t now, rg_error *err)
 
 	if (!json_is_integer(exp))
 		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials", "token has no exp");
-	if ((time_t)json_integer_value(exp) + RG_LEEWAY < now)
+	if ((time_t)json_integer_value(exp) < now - RG_LEEWAY)
 		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials", "token has expired");
 	if (nbf && !json_is_integer(nbf))
 		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials", "nbf is not a number");

@@ -187,6 +187,13 @@ describe('HS256/384/512 with a shared secret (leeway 0, claims from realm_access
     expect401Bearer(await tokenRequest(srv, bearer(hs(claims({ exp: String(now() + 300) })))), /no exp/);
   });
 
+  test('exp/nbf as huge JSON numbers are compared, never cast (UBSan run): 1e300 exp accepted, -1e300 expired, 1e300 nbf not valid yet', async () => {
+    expectToken(await tokenRequest(srv, bearer(hs(claims({ sub: 'far-future', exp: 1e300 }))), { room_name: 'jwt-far' }),
+      { identity: 'far-future' });
+    expect401Bearer(await tokenRequest(srv, bearer(hs(claims({ exp: -1e300 })))), /expired/);
+    expect401Bearer(await tokenRequest(srv, bearer(hs(claims({ nbf: 1e300 })))), /not valid yet/);
+  });
+
   test('nbf in the future (leeway 0) → 401; nbf in the past → accepted', async () => {
     expect401Bearer(await tokenRequest(srv, bearer(hs(claims({ nbf: now() + 30 })))), /not valid yet/);
     expectToken(await tokenRequest(srv, bearer(hs(claims({ sub: 'nbf-ok', nbf: now() - 10 }))), { room_name: 'jwt-n' }),
