@@ -138,10 +138,7 @@ const char *rg_client_addr(const rg_config_t *cfg, const rg_request_t *req, char
 	 * left were written by the client and prove nothing */
 	snprintf(list, sizeof(list), "%s", xff);
 	for (tok = strtok_r(list, ",", &save); tok && nh < 32; tok = strtok_r(NULL, ",", &save)) {
-		while (*tok == ' ' || *tok == '\t')
-			tok++;
-		for (char *e = tok + strlen(tok); e > tok && (e[-1] == ' ' || e[-1] == '\t');)
-			*--e = '\0';
+		tok = rg_trim(tok);
 		if (*tok)
 			hops[nh++] = tok;
 	}

@@ -102,12 +102,7 @@ rg_err rg_proxy_authenticate(const rg_config_t *cfg, const rg_request_t *req, rg
 		groups_h = rg_req_header(req, pa->groups_header);
 	if (groups_h && (copy = strdup(groups_h))) {
 		for (g = strtok_r(copy, ",", &save); g && ng < 64; g = strtok_r(NULL, ",", &save)) {
-			char *end;
-			while (*g == ' ' || *g == '\t')
-				g++;
-			end = g + strlen(g);
-			while (end > g && (end[-1] == ' ' || end[-1] == '\t'))
-				*--end = '\0';
+			g = rg_trim(g);
 			if (*g)
 				groups[ng++] = g;
 		}

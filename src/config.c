@@ -421,71 +421,51 @@ out:
 	return rc;
 }
 
+/* A list of addresses or CIDRs (obj.key), parsed; *n = 0 when absent. */
+static rg_err get_cidrs(const json_t *obj, const char *key, const char *where, rg_cidr **out,
+			size_t *n, rg_error *err)
+{
+	char **srcs = NULL;
+	size_t ns = 0;
+	rg_err rc;
+
+	*n = 0;
+	if ((rc = get_strings(obj, key, where, &srcs, &ns, err)) || !ns)
+		goto out;
+	if (!(*out = calloc(ns, sizeof(rg_cidr)))) {
+		rc = RG_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < ns; i++) {
+		if (rg_cidr_parse(srcs[i], &(*out)[i])) {
+			rc = cfg_fail(err, "%s.%s: '%s' is not an address or CIDR", where, key, srcs[i]);
+			goto out;
+		}
+		(*n)++;
+	}
+out:
+	free_strings(srcs, ns);
+	return rc;
+}
+
 static rg_err parse_proxy(rg_proxy_auth *pa, const json_t *v, rg_error *err)
 {
 	static const char *const keys[] = {"user_header", "name_header", "groups_header",
 					   "trusted_sources", NULL};
 	const char *W = "proxy_auth";
-	char **srcs = NULL;
-	size_t n = 0;
 	rg_err rc;
 
 	if ((rc = only_keys(v, W, keys, err)) ||
 	    (rc = get_string(v, "user_header", W, &pa->user_header, err)) ||
 	    (rc = get_string(v, "name_header", W, &pa->name_header, err)) ||
 	    (rc = get_string(v, "groups_header", W, &pa->groups_header, err)) ||
-	    (rc = get_strings(v, "trusted_sources", W, &srcs, &n, err)))
-		goto out;
-	if (!pa->user_header || !*pa->user_header) {
-		rc = cfg_fail(err, "proxy_auth.user_header is required, e.g. \"X-Forwarded-User\"");
-		goto out;
-	}
-	if (!n) {
-		rc = cfg_fail(err, "proxy_auth.trusted_sources is required, e.g. [\"127.0.0.1/32\"]");
-		goto out;
-	}
-	if (!(pa->trusted = calloc(n, sizeof(rg_cidr)))) {
-		rc = RG_ERR_NOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (rg_cidr_parse(srcs[i], &pa->trusted[i])) {
-			rc = cfg_fail(err, "proxy_auth.trusted_sources: '%s' is not an address or CIDR",
-				      srcs[i]);
-			goto out;
-		}
-		pa->n_trusted++;
-	}
-out:
-	free_strings(srcs, n);
-	return rc;
-}
-
-/* server.trusted_proxies: the reverse proxies whose X-Forwarded-For is
- * believed, for the client address that login rate limits count. */
-static rg_err parse_trusted_proxies(rg_config_t *cfg, const json_t *v, rg_error *err)
-{
-	char **srcs = NULL;
-	size_t n = 0;
-	rg_err rc;
-
-	if ((rc = get_strings(v, "trusted_proxies", "server", &srcs, &n, err)) || !n)
-		goto out;
-	if (!(cfg->trusted_proxies = calloc(n, sizeof(rg_cidr)))) {
-		rc = RG_ERR_NOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (rg_cidr_parse(srcs[i], &cfg->trusted_proxies[i])) {
-			rc = cfg_fail(err, "server.trusted_proxies: '%s' is not an address or CIDR",
-				      srcs[i]);
-			goto out;
-		}
-		cfg->n_trusted_proxies++;
-	}
-out:
-	free_strings(srcs, n);
-	return rc;
+	    (rc = get_cidrs(v, "trusted_sources", W, &pa->trusted, &pa->n_trusted, err)))
+		return rc;
+	if (!pa->user_header || !*pa->user_header)
+		return cfg_fail(err, "proxy_auth.user_header is required, e.g. \"X-Forwarded-User\"");
+	if (!pa->n_trusted)
+		return cfg_fail(err, "proxy_auth.trusted_sources is required, e.g. [\"127.0.0.1/32\"]");
+	return RG_OK;
 }
 
 static rg_err parse_apikeys(rg_config_t *cfg, const json_t *v, rg_error *err)
@@ -621,7 +601,8 @@ static rg_err parse_root(rg_config_t *cfg, const json_t *root, const char *base_
 							  "keep_alive_timeout", "trusted_proxies", NULL};
 		json_t *mc = json_object_get(v, "max_connections");
 		if ((rc = only_keys(v, "server", server_keys, err)) ||
-		    (rc = parse_trusted_proxies(cfg, v, err)) ||
+		    (rc = get_cidrs(v, "trusted_proxies", "server", &cfg->trusted_proxies,
+				    &cfg->n_trusted_proxies, err)) ||
 		    (rc = get_duration(v, "request_timeout", "server", &cfg->request_timeout, err)) ||
 		    (rc = get_duration(v, "keep_alive_timeout", "server", &cfg->keep_alive_timeout,
 				       err)))

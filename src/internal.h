@@ -41,6 +41,8 @@ rg_err rg_read_file(const char *path, size_t limit, char **out, size_t *len, rg_
 char *rg_path_resolve(const char *base_dir, const char *path);
 /* a string in json, or NULL */
 const char *rg_json_str(const json_t *obj, const char *key);
+/* s without leading and trailing spaces and tabs (cut in place). */
+char *rg_trim(char *s);
 /* a value by snake_case or camelCase key; *used gets the key found */
 json_t *rg_json_get2(const json_t *obj, const char *snake, const char *camel, const char **used);
 #define RG_MAX_JSON_DEPTH 64

@@ -13,19 +13,25 @@
 
 #include "internal.h"
 
-void rg_log_json(const char *level, const char *event, json_t *fields)
+/* "2026-11-23T10:17:26.528Z": UTC, milliseconds. */
+static void timestamp(char *buf, size_t n)
 {
 	struct timeval tv;
 	struct tm tm;
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(tv.tv_usec / 1000));
+}
+
+void rg_log_json(const char *level, const char *event, json_t *fields)
+{
 	char ts[96];
 	char *line;
 	json_t *obj;
 
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (long)(tv.tv_usec / 1000));
+	timestamp(ts, sizeof(ts));
 	obj = json_pack("{s:s,s:s,s:s}", "ts", ts, "level", level, "event", event);
 	if (obj && fields)
 		json_object_update(obj, fields);
@@ -47,19 +53,13 @@ void rg_log_json(const char *level, const char *event, json_t *fields)
 void rg_log_access(const char *method, const char *path, int status, double ms,
 		   const char *remote, const char *user)
 {
-	struct timeval tv;
-	struct tm tm;
-	char head[160], num[64];
+	char ts[96], head[160], num[64];
 	rg_jbuf b = {0};
 	int n;
 
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
+	timestamp(ts, sizeof(ts));
 	n = snprintf(head, sizeof(head),
-		     "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"info\","
-		     "\"event\":\"access\",\"method\":",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		     (long)(tv.tv_usec / 1000));
+		     "{\"ts\":\"%s\",\"level\":\"info\",\"event\":\"access\",\"method\":", ts);
 	rg_jbuf_put(&b, head, (size_t)n);
 	rg_jbuf_string(&b, method ? method : "", method ? strlen(method) : 0);
 	rg_jbuf_put(&b, ",\"path\":", 8);

@@ -275,6 +275,18 @@ json_t *rg_json_load(const char *s, size_t n, size_t flags, json_error_t *jerr)
 	return json_loadb(s, n, flags, jerr);
 }
 
+char *rg_trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	return s;
+}
+
 time_t rg_now(void)
 {
 	return time(NULL);
