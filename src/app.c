@@ -128,26 +128,33 @@ const char *rg_client_addr(const rg_config_t *cfg, const rg_request_t *req, char
 {
 	const char *peer = req->remote_addr ? req->remote_addr : "?";
 	const char *xff;
-	char list[512], *save = NULL, *tok, *hops[32];
-	size_t nh = 0;
+	char list[512];
+	size_t len;
 
 	if (!cfg->n_trusted_proxies || !rg_cidr_contains(cfg->trusted_proxies, cfg->n_trusted_proxies, peer) ||
-	    !(xff = rg_req_header(req, "X-Forwarded-For")) || strlen(xff) >= sizeof(list))
+	    !(xff = rg_req_header(req, "X-Forwarded-For")))
 		return peer;
 	/* the right-most address that is not one of our proxies: the ones to its
-	 * left were written by the client and prove nothing */
-	snprintf(list, sizeof(list), "%s", xff);
-	for (tok = strtok_r(list, ",", &save); tok && nh < 32; tok = strtok_r(NULL, ",", &save)) {
-		tok = rg_trim(tok);
-		if (*tok)
-			hops[nh++] = tok;
+	 * left were written by the client and prove nothing. Only the tail of a
+	 * long header matters, so a client cannot pad it into being ignored. */
+	if ((len = strlen(xff)) >= sizeof(list)) {
+		xff = strchr(xff + len - (sizeof(list) - 1), ',');
+		if (!xff)
+			return peer;
+		xff++;
 	}
-	while (nh > 0) {
-		const char *h = hops[--nh];
-		if (!rg_cidr_contains(cfg->trusted_proxies, cfg->n_trusted_proxies, h) || nh == 0) {
-			snprintf(buf, n, "%s", h);
+	snprintf(list, sizeof(list), "%s", xff);
+	for (;;) {
+		char *comma = strrchr(list, ',');
+		const char *hop = rg_trim(comma ? comma + 1 : list);
+		if (*hop && (!comma || !rg_cidr_contains(cfg->trusted_proxies,
+							 cfg->n_trusted_proxies, hop))) {
+			snprintf(buf, n, "%s", hop);
 			return buf;
 		}
+		if (!comma)
+			break;
+		*comma = '\0';
 	}
 	return peer;
 }

@@ -305,6 +305,14 @@ class TrustedProxyRateLimitTests(rgtest.RoomgateTestCase):
         r = self.login("198.51.100.8", password="xff-password")
         self.assertEqual(r.status, 200, repr(r))
 
+    def test_padded_header_still_names_the_client(self):
+        # forged entries padding X-Forwarded-For past any buffer do not make
+        # roomgate fall back to the proxy's address (which all clients share)
+        pad = ", ".join("10.0.%d.%d" % (i // 250, i % 250) for i in range(120))
+        self.assertError(self.fail_until_limited(pad + ", 198.51.100.20"), 429)
+        r = self.login(pad + ", 198.51.100.21", password="xff-password")
+        self.assertEqual(r.status, 200, repr(r))
+
     def test_untrusted_peer_cannot_choose_its_address(self):
         # 127.0.0.2 is not a trusted proxy: its X-Forwarded-For is ignored,
         # so changing it does not escape the limit
