@@ -73,6 +73,7 @@ time_t rg_now(void);
 /* log.c */
 void rg_log_json(const char *level, const char *event, json_t *fields /* stolen, may be NULL */);
 /* The per-request access line, written without building a JSON tree. */
+void rg_log_flush(void); /* writes queued access log lines now */
 void rg_log_access(const char *method, const char *path, int status, double ms,
 		   const char *remote, const char *user);
 
@@ -97,6 +98,8 @@ rg_err rg_signer_sign(const rg_signer_t *s, const char *payload, size_t n, char 
 rg_err rg_signer_sign_json(const rg_signer_t *s, const json_t *claims, bool with_iss, time_t nbf,
 			   time_t exp, char **jwt);
 /* Verifies a JWT this signer made (exact header, HMAC, nbf/exp with leeway). */
+/* Differs between any two signers made by one process (never reused). */
+unsigned long rg_signer_serial(const rg_signer_t *s);
 rg_err rg_signer_verify(const rg_signer_t *s, const char *jwt, time_t now, json_t **payload,
 			rg_error *err);
 /* Verifies an HS256 JWT with `secret` (alg must be HS256, nbf/exp with leeway)
@@ -262,6 +265,9 @@ rg_err rg_session_issue(const rg_config_t *cfg, const rg_user_t *user, char **to
 			long *expires_in, rg_error *err);
 rg_err rg_session_verify(const rg_config_t *cfg, const char *token, rg_user_t *user,
 			 rg_error *err);
+/* rg_session_verify at time `now` (tests). */
+rg_err rg_session_verify_at(const rg_config_t *cfg, const char *token, time_t now,
+			    rg_user_t *user, rg_error *err);
 
 /* auth.c */
 rg_err rg_authenticate(const rg_config_t *cfg, const rg_request_t *req, rg_user_t *user,
@@ -343,6 +349,8 @@ typedef struct rg_ctx {
 } rg_ctx;
 
 void rg_respond_json(rg_ctx *c, int status, json_t *body /* stolen */);
+/* The same with the body already written as JSON text (stolen). */
+void rg_respond_text(rg_ctx *c, int status, char *json);
 void rg_respond_error(rg_ctx *c, const rg_error *err);
 void rg_add_header(rg_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reads the JSON object body (empty body = {}); checks Content-Type. */
@@ -360,9 +368,9 @@ void rg_metrics_token_issued(rg_app_t *app);
 void rg_metrics_auth_failed(rg_app_t *app);
 
 /* http_token.c: a parsed POST /token body for an authenticated user -> the
- * 201 response body (new reference). */
+ * 201 response body as compact JSON text (free it). */
 rg_err rg_token_request(const rg_config_t *cfg, const rg_user_t *user, const json_t *body,
-			json_t **resp, rg_error *err);
+			char **resp, rg_error *err);
 /* A place the app's routes are served from: the server's root, or a
  * prefix inside someone else's civetweb server (freed with the app). */
 typedef struct rg_mount {

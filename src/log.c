@@ -2,27 +2,178 @@
  * log.c - structured logs: one JSON object per line on stderr.
  *
  * Callers pass only fields that are safe to log; secrets, passwords and
- * tokens never reach this file. Lines are written with one fputs under the
- * stdio lock so concurrent threads do not interleave.
+ * tokens never reach this file.
+ *
+ * Access log lines (one per request) go through a queue: the request thread
+ * copies its line into a buffer and a writer thread writes what has queued
+ * up in one write(2), so that requests neither make a system call nor
+ * contend on stderr's lock for it (tests/bench: about a fifth of a /token
+ * request's CPU time was its access log write). An idle writer is woken at
+ * once, so a lone line is written right away; under load the writer waits
+ * WRITER_NAP after each write and lines batch up. A full queue makes the
+ * request thread wait for room (no line is dropped). Every other log line
+ * is written synchronously, after whatever access lines are queued, so the
+ * order of lines is the order of events; rg_log_flush() (also at exit)
+ * writes what is queued.
  */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
-/* "2026-11-23T10:17:26.528Z": UTC, milliseconds. */
+#define QUEUE_CAP (64 * 1024)
+#define WRITER_NAP_NS (1000 * 1000)
+
+static struct {
+	pthread_mutex_t mu;   /* buf, len, writer_idle, started */
+	pthread_mutex_t out;  /* fd 2: taken before mu, held while writing */
+	pthread_cond_t wake;  /* the writer: there is something to write */
+	pthread_cond_t room;  /* request threads: the queue was emptied */
+	char buf[QUEUE_CAP], spare[QUEUE_CAP];
+	size_t len;
+	bool writer_idle, started;
+} q = {
+	.mu = PTHREAD_MUTEX_INITIALIZER,
+	.out = PTHREAD_MUTEX_INITIALIZER,
+	.wake = PTHREAD_COND_INITIALIZER,
+	.room = PTHREAD_COND_INITIALIZER,
+};
+
+static void write_all(const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(STDERR_FILENO, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return; /* stderr is gone: nowhere to say so */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* With q.out held: writes the queue out. */
+static void drain_locked(void)
+{
+	pthread_mutex_lock(&q.mu);
+	write_all(q.buf, q.len);
+	q.len = 0;
+	pthread_cond_broadcast(&q.room);
+	pthread_mutex_unlock(&q.mu);
+}
+
+void rg_log_flush(void)
+{
+	pthread_mutex_lock(&q.out);
+	drain_locked();
+	pthread_mutex_unlock(&q.out);
+}
+
+static void *writer(void *arg)
+{
+	struct timespec nap = {0, WRITER_NAP_NS};
+	size_t n;
+
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&q.mu);
+		while (!q.len) {
+			q.writer_idle = true;
+			pthread_cond_wait(&q.wake, &q.mu);
+		}
+		q.writer_idle = false;
+		pthread_mutex_unlock(&q.mu);
+
+		/* out before mu, as everywhere: a synchronous line cannot
+		 * overtake the batch taken here */
+		pthread_mutex_lock(&q.out);
+		pthread_mutex_lock(&q.mu);
+		n = q.len;
+		memcpy(q.spare, q.buf, n);
+		q.len = 0;
+		pthread_cond_broadcast(&q.room);
+		pthread_mutex_unlock(&q.mu);
+		write_all(q.spare, n);
+		pthread_mutex_unlock(&q.out);
+		nanosleep(&nap, NULL);
+	}
+	return NULL;
+}
+
+/* Starts the writer once; false if it cannot run (then lines are written
+ * synchronously). Called with q.mu held. */
+static bool writer_running(void)
+{
+	static bool failed;
+	pthread_attr_t attr;
+	pthread_t t;
+	sigset_t all, old;
+
+	if (q.started || failed)
+		return q.started;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* no signal is ever delivered to the writer */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	q.started = pthread_create(&t, &attr, writer, NULL) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (q.started)
+		atexit(rg_log_flush);
+	else
+		failed = true;
+	return q.started;
+}
+
+/* Queues one line (or writes it now when it is too long for the queue or
+ * no writer runs). */
+static void enqueue(const char *line, size_t n)
+{
+	pthread_mutex_lock(&q.mu);
+	if (n > QUEUE_CAP / 4 || !writer_running()) {
+		pthread_mutex_unlock(&q.mu);
+		pthread_mutex_lock(&q.out);
+		drain_locked();
+		write_all(line, n);
+		pthread_mutex_unlock(&q.out);
+		return;
+	}
+	while (q.len + n > QUEUE_CAP)
+		pthread_cond_wait(&q.room, &q.mu);
+	memcpy(q.buf + q.len, line, n);
+	q.len += n;
+	if (q.writer_idle) {
+		q.writer_idle = false;
+		pthread_cond_signal(&q.wake);
+	}
+	pthread_mutex_unlock(&q.mu);
+}
+
+/* "2026-11-23T10:17:26.528Z": UTC, milliseconds; the part up to the
+ * seconds is formatted once a second per thread. */
 static void timestamp(char *buf, size_t n)
 {
+	static _Thread_local time_t last = -1;
+	static _Thread_local char secs[64];
 	struct timeval tv;
 	struct tm tm;
 
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(tv.tv_usec / 1000));
+	if (tv.tv_sec != last) {
+		gmtime_r(&tv.tv_sec, &tm);
+		snprintf(secs, sizeof(secs), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		last = tv.tv_sec;
+	}
+	snprintf(buf, n, "%s.%03ldZ", secs, (long)(tv.tv_usec / 1000));
 }
 
 void rg_log_json(const char *level, const char *event, json_t *fields)
@@ -42,11 +193,11 @@ void rg_log_json(const char *level, const char *event, json_t *fields)
 	json_decref(obj);
 	if (!line)
 		return;
-	flockfile(stderr);
-	fputs(line, stderr);
-	fputc('\n', stderr);
-	fflush(stderr);
-	funlockfile(stderr);
+	pthread_mutex_lock(&q.out);
+	drain_locked();
+	write_all(line, strlen(line));
+	write_all("\n", 1);
+	pthread_mutex_unlock(&q.out);
 	free(line);
 }
 
@@ -55,6 +206,7 @@ void rg_log_access(const char *method, const char *path, int status, double ms,
 {
 	char ts[96], head[160], num[64];
 	rg_jbuf b = {0};
+	long us = ms > 0 ? (long)(ms * 1000 + 0.5) : 0;
 	int n;
 
 	timestamp(ts, sizeof(ts));
@@ -64,7 +216,8 @@ void rg_log_access(const char *method, const char *path, int status, double ms,
 	rg_jbuf_string(&b, method ? method : "", method ? strlen(method) : 0);
 	rg_jbuf_put(&b, ",\"path\":", 8);
 	rg_jbuf_string(&b, path ? path : "", path ? strlen(path) : 0);
-	n = snprintf(num, sizeof(num), ",\"status\":%d,\"ms\":%.3f", status, ms);
+	n = snprintf(num, sizeof(num), ",\"status\":%d,\"ms\":%ld.%03ld", status, us / 1000,
+		     us % 1000);
 	rg_jbuf_put(&b, num, (size_t)n);
 	if (remote) {
 		rg_jbuf_put(&b, ",\"remote\":", 10);
@@ -74,12 +227,8 @@ void rg_log_access(const char *method, const char *path, int status, double ms,
 		rg_jbuf_put(&b, ",\"user\":", 8);
 		rg_jbuf_string(&b, user, strlen(user));
 	}
-	if (rg_jbuf_put(&b, "}\n", 2)) {
-		flockfile(stderr);
-		fwrite(b.data, 1, b.len, stderr);
-		fflush(stderr);
-		funlockfile(stderr);
-	}
+	if (rg_jbuf_put(&b, "}\n", 2))
+		enqueue(b.data, b.len);
 	free(b.data);
 }
 
