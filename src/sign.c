@@ -71,6 +71,11 @@ fail:
 	return NULL;
 }
 
+unsigned long rg_signer_serial(const rg_signer_t *s)
+{
+	return s ? s->serial : 0;
+}
+
 void rg_signer_free(rg_signer_t *s)
 {
 	if (!s)
