@@ -264,17 +264,22 @@ static void set_body(rg_ctx *c, int status, const char *type, char *body)
 	c->resp->body_len = body ? strlen(body) : 0;
 }
 
-void rg_respond_json(rg_ctx *c, int status, json_t *body)
+void rg_respond_text(rg_ctx *c, int status, char *s)
 {
-	char *s = body ? rg_json_compact(body) : NULL;
-
-	json_decref(body);
 	if (!s) {
 		set_body(c, 500, "application/json",
 			 strdup("{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\"}}"));
 		return;
 	}
 	set_body(c, status, "application/json", s);
+}
+
+void rg_respond_json(rg_ctx *c, int status, json_t *body)
+{
+	char *s = body ? rg_json_compact(body) : NULL;
+
+	json_decref(body);
+	rg_respond_text(c, status, s);
 }
 
 void rg_respond_error(rg_ctx *c, const rg_error *err)

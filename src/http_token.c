@@ -57,8 +57,39 @@ static rg_err opt_string(const json_t *body, size_t idx, const char **out, rg_er
 	return RG_OK;
 }
 
+static bool put_member(rg_jbuf *b, const char *key, const char *value)
+{
+	return rg_jbuf_put(b, key, strlen(key)) && rg_jbuf_string(b, value, strlen(value));
+}
+
+/* The 201 body, written straight as compact JSON (what json_dumps of the
+ * same object would give, without building it). */
+static char *answer(const rg_config_t *cfg, const json_t *body, const rg_join_result *res)
+{
+	rg_jbuf b = {0};
+	char num[32];
+	bool ok;
+
+	snprintf(num, sizeof(num), "%lld", (long long)res->expires_at);
+	ok = put_member(&b, "{\"server_url\":", cfg->livekit_url) &&
+	     put_member(&b, ",\"participant_token\":", res->jwt) &&
+	     put_member(&b, ",\"room_name\":", res->room) &&
+	     put_member(&b, ",\"participant_identity\":", res->identity) &&
+	     rg_jbuf_put(&b, ",\"expires_at\":", 14) && rg_jbuf_put(&b, num, strlen(num));
+	/* the OpenVidu/LiveKit tutorial servers answer {"token"} */
+	if (ok && (json_object_get(body, "roomName") || json_object_get(body, "participantName")))
+		ok = put_member(&b, ",\"token\":", res->jwt);
+	if (ok && res->dispatch)
+		ok = put_member(&b, ",\"dispatch\":", res->dispatch) &&
+		     rg_jbuf_put(&b, ",\"agents\":", 10) && rg_jbuf_value(&b, res->agents);
+	if (ok && rg_jbuf_put(&b, "}", 1))
+		return b.data;
+	free(b.data);
+	return NULL;
+}
+
 rg_err rg_token_request(const rg_config_t *cfg, const rg_user_t *user, const json_t *body,
-			json_t **resp, rg_error *err)
+			char **resp, rg_error *err)
 {
 	json_t *attrs, *rc, *v;
 	const char *room, *name, *identity, *metadata, *k;
@@ -93,16 +124,7 @@ rg_err rg_token_request(const rg_config_t *cfg, const rg_user_t *user, const jso
 	join.room_config = rc;
 	if ((e = rg_join_issue(cfg, user, &join, &res, err)))
 		return e;
-	*resp = json_pack("{s:s,s:s,s:s,s:s,s:I}", "server_url", cfg->livekit_url,
-			  "participant_token", res.jwt, "room_name", res.room, "participant_identity",
-			  res.identity, "expires_at", (json_int_t)res.expires_at);
-	/* the OpenVidu/LiveKit tutorial servers answer {"token"} */
-	if (*resp && (json_object_get(body, "roomName") || json_object_get(body, "participantName")))
-		json_object_set_new(*resp, "token", json_string(res.jwt));
-	if (*resp && res.dispatch) {
-		json_object_set_new(*resp, "dispatch", json_string(res.dispatch));
-		json_object_set(*resp, "agents", res.agents);
-	}
+	*resp = answer(cfg, body, &res);
 	rg_join_result_clear(&res);
 	return *resp ? RG_OK : rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
 }
@@ -111,7 +133,7 @@ rg_err rg_policy_eval(const rg_config_t *cfg, const rg_user_t *user, const char 
 		      size_t len, char **response_json, rg_error *err)
 {
 	json_error_t jerr;
-	json_t *body, *resp = NULL;
+	json_t *body;
 	rg_err e;
 
 	*response_json = NULL;
@@ -122,17 +144,15 @@ rg_err rg_policy_eval(const rg_config_t *cfg, const rg_user_t *user, const char 
 		json_decref(body);
 		return rg_fail(err, RG_ERR_INVALID, "invalid_json", "the request must be a JSON object");
 	}
-	e = rg_token_request(cfg, user, body, &resp, err);
-	if (!e && !(*response_json = rg_json_compact(resp)))
-		e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
-	json_decref(resp);
+	e = rg_token_request(cfg, user, body, response_json, err);
 	json_decref(body);
 	return e;
 }
 
 void rg_route_token(rg_ctx *c)
 {
-	json_t *body = NULL, *resp = NULL;
+	json_t *body = NULL;
+	char *resp = NULL;
 	rg_user_t user = {0};
 	rg_error err = {0};
 
@@ -146,7 +166,7 @@ void rg_route_token(rg_ctx *c)
 		goto fail;
 	rg_metrics_token_issued(c->app);
 	rg_add_header(c, "Cache-Control: no-store");
-	rg_respond_json(c, 201, resp);
+	rg_respond_text(c, 201, resp);
 	goto out;
 fail:
 	rg_respond_error(c, &err);

@@ -79,7 +79,8 @@ static json_t *render_string(const char *s, const rg_user_t *u, const char *room
 	while (*s) {
 		const char *add = s;
 		size_t addlen = 1, skip = 1;
-		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		for (size_t i = 0; s[0] == '{' && s[1] == '{' && i < sizeof(names) / sizeof(names[0]);
+		     i++) {
 			size_t nl = strlen(names[i]);
 			if (!strncmp(s, names[i], nl)) {
 				add = vals[i];
