@@ -796,6 +796,8 @@ static rg_err finish(rg_config_t *cfg, rg_error *err)
 	if (strncmp(cfg->livekit_url, "ws://", 5) && strncmp(cfg->livekit_url, "wss://", 6) &&
 	    strncmp(cfg->livekit_url, "http://", 7) && strncmp(cfg->livekit_url, "https://", 8))
 		return cfg_fail(err, "livekit.url must start with ws://, wss://, http:// or https://");
+	if (!rg_utf8_valid(cfg->livekit_url, strlen(cfg->livekit_url)))
+		return cfg_fail(err, "livekit.url must be UTF-8 text");
 	if (!cfg->api_key || !*cfg->api_key || !cfg->api_secret || !*cfg->api_secret)
 		return cfg_fail(err, "livekit.api_key and livekit.api_secret are required "
 				     "(or LIVEKIT_API_KEY / LIVEKIT_API_SECRET)");

@@ -315,6 +315,22 @@ class StartupErrors(unittest.TestCase):
             self.assertIn("dev mode listens on 127.0.0.1:PORT only", cp.stderr)
             self.assertNotIn('"listening"', cp.stderr)
 
+    def test_livekit_url_that_is_not_utf8_is_refused(self):
+        # LIVEKIT_URL from the environment is the one way to get bytes that
+        # are not UTF-8 into it (config files are parsed as JSON); /token
+        # writes it into every answer
+        with tempfile.TemporaryDirectory() as tmp:
+            cfg = rgtest.base_config()
+            cfg.pop("users_file")
+            path = rgtest.write_json(os.path.join(tmp, "c.json"), cfg)
+            cp = rgtest.run_cli(["config", "check", path],
+                                env={"LIVEKIT_URL": "wss://lk.example.test/\udcff"})
+            self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
+            self.assertIn("livekit.url must be UTF-8 text", cp.stdout + cp.stderr)
+            cp = rgtest.run_cli(["config", "check", path],
+                                env={"LIVEKIT_URL": "wss://lk.example.test/ü"})
+            self.assertEqual(cp.returncode, 0, cp.stdout + cp.stderr)
+
     def test_missing_config_file_is_named(self):
         missing = os.path.join(tempfile.gettempdir(), "rg-no-such-config.json")
         cp = rgtest.run_cli(["config", "check", missing])
