@@ -72,8 +72,8 @@ time_t rg_now(void);
 
 /* log.c */
 void rg_log_json(const char *level, const char *event, json_t *fields /* stolen, may be NULL */);
-/* The per-request access line, written without building a JSON tree. */
 void rg_log_flush(void); /* writes queued access log lines now */
+/* The per-request access line, written without building a JSON tree. */
 void rg_log_access(const char *method, const char *path, int status, double ms,
 		   const char *remote, const char *user);
 
@@ -97,15 +97,18 @@ rg_err rg_signer_sign(const rg_signer_t *s, const char *payload, size_t n, char 
 /* Signs `claims` plus ("iss" when with_iss,) "nbf" and "exp". */
 rg_err rg_signer_sign_json(const rg_signer_t *s, const json_t *claims, bool with_iss, time_t nbf,
 			   time_t exp, char **jwt);
-/* Verifies a JWT this signer made (exact header, HMAC, nbf/exp with leeway). */
 /* Differs between any two signers made by one process (never reused). */
 unsigned long rg_signer_serial(const rg_signer_t *s);
+/* Verifies a JWT this signer made (exact header, HMAC, nbf/exp with leeway). */
 rg_err rg_signer_verify(const rg_signer_t *s, const char *jwt, time_t now, json_t **payload,
 			rg_error *err);
 /* Verifies an HS256 JWT with `secret` (alg must be HS256, nbf/exp with leeway)
  * and returns the payload (new reference). */
 rg_err rg_jwt_verify_hs256(const char *jwt, const char *secret, time_t now,
 			   json_t **payload, rg_error *err);
+/* A JWT payload's exp (required, integer) and nbf (optional, integer) at
+ * `now`, with RG_LEEWAY: one check for every token roomgate signs. */
+rg_err rg_jwt_check_times(const json_t *payload, time_t now, rg_error *err);
 
 /* users.c */
 typedef struct rg_local_user {

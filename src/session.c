@@ -46,15 +46,16 @@ rg_err rg_session_issue(const rg_config_t *cfg, const rg_user_t *user, char **to
 
 /*
  * Verified session tokens, cached. A client presents the same session token
- * on every request until it expires; checking it again (HMAC, base64, JSON
- * parse of the claims) was about a seventh of a /token request's CPU time
- * (tests/bench). A slot remembers a token that passed every check, with the
- * user it names and its exp/nbf; a later request with the very same bytes
- * (compared in constant time) signed by the same signer (by serial number,
- * so a new session secret after a reload never matches) skips the
- * signature and parse, but not the time checks nor the check that the user
- * still exists. Only tokens that passed are stored; any other token (forged,
- * tampered, expired) misses, takes the full path and leaves the slot alone.
+ * on every request until it expires; checking its signature and parsing its
+ * claims again (HMAC, base64, jansson) was about a seventh of a /token
+ * request's CPU time (tests/bench). A slot keeps a token that passed every
+ * check with its parsed claims; a later request with the very same bytes
+ * (compared in constant time) from the same signer (by serial number, so a
+ * new session secret after a reload never matches) reuses the claims, which
+ * then go through every other check as on the first use: exp/nbf, the
+ * claims, the user still existing. Only tokens that passed are stored; any
+ * other token (forged, tampered) misses, takes the full path and leaves the
+ * slot alone.
  */
 #define CACHE_SLOTS 256
 #define CACHE_MAX_TOKEN 2048
@@ -64,9 +65,7 @@ static struct cache_slot {
 	unsigned long serial; /* 0: empty */
 	char *token;
 	size_t len;
-	json_int_t exp, nbf;
-	bool has_nbf;
-	rg_user_t user;
+	json_t *claims; /* read-only once stored (jansson's refcounts are atomic) */
 } cache[CACHE_SLOTS];
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 
@@ -89,33 +88,22 @@ static struct cache_slot *slot_of(const char *token, size_t len)
 	return &cache[h % CACHE_SLOTS];
 }
 
-static bool times_ok(json_int_t exp, bool has_nbf, json_int_t nbf, time_t now)
-{
-	return exp >= (json_int_t)now - RG_LEEWAY && (!has_nbf || nbf <= (json_int_t)now + RG_LEEWAY);
-}
-
-/* 1: user filled from the cache; 0: not cached (or no longer valid as
- * cached: the full check decides and says why); -1: out of memory. */
-static int cache_lookup(const rg_config_t *cfg, const char *token, size_t len, time_t now,
-			rg_user_t *user)
+/* The claims of this exact token, verified before with signer s (a new
+ * reference), or NULL. */
+static json_t *cache_get(const rg_signer_t *s, const char *token, size_t len)
 {
 	struct cache_slot *c = slot_of(token, len);
-	int hit = 0;
+	json_t *claims = NULL;
 
 	pthread_mutex_lock(&c->mu);
-	if (c->serial && c->serial == rg_signer_serial(cfg->session_signer) && c->len == len &&
-	    !CRYPTO_memcmp(c->token, token, len) && times_ok(c->exp, c->has_nbf, c->nbf, now) &&
-	    rg_users_find(&cfg->users, c->user.id))
-		hit = rg_user_set(user, c->user.id, c->user.name, c->user.groups, c->user.ngroups,
-				  "session")
-			      ? -1
-			      : 1;
+	if (c->serial && c->serial == rg_signer_serial(s) && c->len == len &&
+	    !CRYPTO_memcmp(c->token, token, len))
+		claims = json_incref(c->claims);
 	pthread_mutex_unlock(&c->mu);
-	return hit;
+	return claims;
 }
 
-static void cache_store(const rg_config_t *cfg, const char *token, size_t len, json_int_t exp,
-			bool has_nbf, json_int_t nbf, const rg_user_t *user)
+static void cache_put(const rg_signer_t *s, const char *token, size_t len, json_t *claims)
 {
 	struct cache_slot *c = slot_of(token, len);
 	char *copy;
@@ -125,15 +113,11 @@ static void cache_store(const rg_config_t *cfg, const char *token, size_t len, j
 	memcpy(copy, token, len);
 	pthread_mutex_lock(&c->mu);
 	free(c->token);
+	json_decref(c->claims);
 	c->token = copy;
 	c->len = len;
-	c->exp = exp;
-	c->has_nbf = has_nbf;
-	c->nbf = nbf;
-	c->serial = rg_user_set(&c->user, user->id, user->name, user->groups, user->ngroups,
-				"session")
-			    ? 0
-			    : rg_signer_serial(cfg->session_signer);
+	c->claims = json_incref(claims);
+	c->serial = rg_signer_serial(s);
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -146,19 +130,18 @@ rg_err rg_session_verify(const rg_config_t *cfg, const char *token, rg_user_t *u
 rg_err rg_session_verify_at(const rg_config_t *cfg, const char *token, time_t now,
 			    rg_user_t *user, rg_error *err)
 {
-	json_t *p = NULL, *groups, *exp, *nbf;
+	size_t ng = 0, i, len = token ? strlen(token) : 0;
+	json_t *p = token ? cache_get(cfg->session_signer, token, len) : NULL, *groups, *g;
+	bool cached = p != NULL;
 	const char *sub, *name;
 	char **gv = NULL;
-	size_t ng = 0, i, len = token ? strlen(token) : 0;
-	json_t *g;
 	rg_err rc;
 
-	switch (token ? cache_lookup(cfg, token, len, now, user) : 0) {
-	case 1: return RG_OK;
-	case -1: return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
-	}
-	if ((rc = rg_signer_verify(cfg->session_signer, token, now, &p, err)))
-		return rc;
+	/* cached: the signature and parse are done, the times are this request's */
+	rc = cached ? rg_jwt_check_times(p, now, err)
+		    : rg_signer_verify(cfg->session_signer, token, now, &p, err);
+	if (rc)
+		goto out;
 	sub = rg_json_str(p, "sub");
 	name = rg_json_str(p, "name");
 	groups = json_object_get(p, "groups");
@@ -187,11 +170,8 @@ rg_err rg_session_verify_at(const rg_config_t *cfg, const char *token, time_t no
 		rc = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
 		goto out;
 	}
-	/* rg_signer_verify checked both: exp an integer, nbf absent or one */
-	exp = json_object_get(p, "exp");
-	nbf = json_object_get(p, "nbf");
-	cache_store(cfg, token, len, json_integer_value(exp), nbf != NULL, json_integer_value(nbf),
-		    user);
+	if (!cached)
+		cache_put(cfg->session_signer, token, len, p);
 out:
 	free(gv);
 	json_decref(p);

@@ -221,7 +221,7 @@ rg_err rg_signer_verify(const rg_signer_t *s, const char *jwt, time_t now, json_
 	const char *d1, *d2;
 	unsigned char sig[32], *given = NULL, *raw = NULL;
 	size_t glen = 0, rlen = 0;
-	json_t *p = NULL, *exp, *nbf;
+	json_t *p = NULL;
 	rg_err rc = RG_OK;
 
 	*payload = NULL;
@@ -246,17 +246,8 @@ rg_err rg_signer_verify(const rg_signer_t *s, const char *jwt, time_t now, json_
 		rc = rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials", "token payload is invalid");
 		goto out;
 	}
-	exp = json_object_get(p, "exp");
-	nbf = json_object_get(p, "nbf");
-	if (!json_is_integer(exp) || (time_t)json_integer_value(exp) < now - RG_LEEWAY) {
-		rc = rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials",
-			     json_is_integer(exp) ? "token has expired" : "token has no exp");
+	if ((rc = rg_jwt_check_times(p, now, err)))
 		goto out;
-	}
-	if (nbf && (!json_is_integer(nbf) || (time_t)json_integer_value(nbf) > now + RG_LEEWAY)) {
-		rc = rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials", "token is not yet valid");
-		goto out;
-	}
 	*payload = p;
 	p = NULL;
 out:

@@ -237,7 +237,7 @@ json_t *rg_token_claims(const rg_token_t *tok)
 
 static json_t *decode_part(const char *s, size_t n);
 
-static rg_err check_times(const json_t *payload, time_t now, rg_error *err)
+rg_err rg_jwt_check_times(const json_t *payload, time_t now, rg_error *err)
 {
 	json_t *exp = json_object_get(payload, "exp"), *nbf = json_object_get(payload, "nbf");
 
@@ -278,7 +278,7 @@ rg_err rg_jwt_verify_hs256(const char *token, const char *secret, time_t now, js
 		rc = rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials", "token payload is invalid");
 		goto out;
 	}
-	if ((rc = check_times(p, now ? now : rg_now(), err)))
+	if ((rc = rg_jwt_check_times(p, now ? now : rg_now(), err)))
 		goto out;
 	*payload = p;
 	p = NULL;
