@@ -513,8 +513,6 @@ static rg_err parse_apikeys(rg_config_t *cfg, const json_t *v, rg_error *err)
 	return RG_OK;
 }
 
-/* Loads the pair once so that a missing file or a key that does not match
- * the certificate is a clear config error, not a failed handshake later. */
 /* Encrypted keys are refused rather than prompting on a terminal. */
 static int no_passphrase(char *buf, int size, int rwflag, void *u)
 {
@@ -522,15 +520,13 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 	return 0;
 }
 
-static rg_err check_tls(const char *cert, const char *key, rg_error *err)
+rg_err rg_tls_use(void *ssl_ctx, const char *cert, const char *key, rg_error *err)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	SSL_CTX *ctx = ssl_ctx;
 	EVP_PKEY *pkey = NULL;
 	FILE *f = NULL;
 	rg_err rc = RG_OK;
 
-	if (!ctx)
-		return rg_fail(err, RG_ERR_CRYPTO, "crypto_error", "cannot create a TLS context");
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		rc = cfg_fail(err, "tls.certificate: cannot load a PEM certificate from %s", cert);
 		goto out;
@@ -545,6 +541,20 @@ out:
 	if (f)
 		fclose(f);
 	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+/* Loads the pair once at config time, so that a missing file or a key that
+ * does not match the certificate is a clear config error, not a failed
+ * handshake later. */
+static rg_err check_tls(const char *cert, const char *key, rg_error *err)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	rg_err rc;
+
+	if (!ctx)
+		return rg_fail(err, RG_ERR_CRYPTO, "crypto_error", "cannot create a TLS context");
+	rc = rg_tls_use(ctx, cert, key, err);
 	SSL_CTX_free(ctx);
 	return rc;
 }

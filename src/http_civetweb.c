@@ -385,17 +385,19 @@ static void end_request(const struct mg_connection *conn, int status)
 }
 
 /* TLS set up by us (civetweb's ssl_certificate wants key and chain in one
- * file): the chain, the key, and nothing older than TLS 1.2. */
+ * file): nothing older than TLS 1.2, and the chain and key loaded as
+ * `config check` loaded them. */
 static int init_ssl(void *ssl_ctx, void *user_data)
 {
 	rg_server_t *srv = user_data;
-	SSL_CTX *ctx = ssl_ctx;
+	rg_error err = {0};
 
-	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
-	    SSL_CTX_use_certificate_chain_file(ctx, srv->tls_cert) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, srv->tls_key, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1) {
-		rg_log("error", "tls_failed", "cannot load the TLS certificate and key");
+	if (SSL_CTX_set_min_proto_version(ssl_ctx, TLS1_2_VERSION) != 1) {
+		rg_log("error", "tls_failed", "cannot require TLS 1.2");
+		return -1;
+	}
+	if (rg_tls_use(ssl_ctx, srv->tls_cert, srv->tls_key, &err)) {
+		rg_log("error", "tls_failed", err.message);
 		return -1;
 	}
 	return 1;

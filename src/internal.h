@@ -262,6 +262,9 @@ struct rg_config {
 };
 
 const rg_profile *rg_config_profile(const rg_config_t *cfg, const char *key);
+/* Loads a PEM certificate chain and an unencrypted PEM key into an SSL_CTX
+ * and checks that they match (config check and the server's TLS setup). */
+rg_err rg_tls_use(void *ssl_ctx, const char *cert, const char *key, rg_error *err);
 
 /* session.c: roomgate's own short-lived bearer tokens */
 rg_err rg_session_issue(const rg_config_t *cfg, const rg_user_t *user, char **token,
