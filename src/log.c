@@ -59,21 +59,24 @@ static void write_all(const char *p, size_t n)
 	}
 }
 
-/* With q.out held: writes the queue out. */
-static void drain_locked(void)
+/* Writes the queue, then `line` (and a newline if asked), now. */
+static void write_now(const char *line, size_t n, bool newline)
 {
+	pthread_mutex_lock(&q.out);
 	pthread_mutex_lock(&q.mu);
 	write_all(q.buf, q.len);
 	q.len = 0;
 	pthread_cond_broadcast(&q.room);
 	pthread_mutex_unlock(&q.mu);
+	write_all(line, n);
+	if (newline)
+		write_all("\n", 1);
+	pthread_mutex_unlock(&q.out);
 }
 
 void rg_log_flush(void)
 {
-	pthread_mutex_lock(&q.out);
-	drain_locked();
-	pthread_mutex_unlock(&q.out);
+	write_now("", 0, false);
 }
 
 static void *writer(void *arg)
@@ -140,10 +143,7 @@ static void enqueue(const char *line, size_t n)
 	pthread_mutex_lock(&q.mu);
 	if (n > QUEUE_CAP / 4 || !writer_running()) {
 		pthread_mutex_unlock(&q.mu);
-		pthread_mutex_lock(&q.out);
-		drain_locked();
-		write_all(line, n);
-		pthread_mutex_unlock(&q.out);
+		write_now(line, n, false);
 		return;
 	}
 	while (q.len + n > QUEUE_CAP)
@@ -193,11 +193,7 @@ void rg_log_json(const char *level, const char *event, json_t *fields)
 	json_decref(obj);
 	if (!line)
 		return;
-	pthread_mutex_lock(&q.out);
-	drain_locked();
-	write_all(line, strlen(line));
-	write_all("\n", 1);
-	pthread_mutex_unlock(&q.out);
+	write_now(line, strlen(line), true);
 	free(line);
 }
 
