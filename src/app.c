@@ -282,6 +282,15 @@ void rg_respond_json(rg_ctx *c, int status, json_t *body)
 	rg_respond_text(c, status, s);
 }
 
+char *rg_error_body(const char *code, const char *message)
+{
+	json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+	char *s = body ? rg_json_compact(body) : NULL;
+
+	json_decref(body);
+	return s;
+}
+
 void rg_respond_error(rg_ctx *c, const rg_error *err)
 {
 	int status = rg_err_status(err->err);
@@ -304,7 +313,7 @@ void rg_respond_error(rg_ctx *c, const rg_error *err)
 	if (status >= 500)
 		rg_log_json("error", "request_failed",
 			    json_pack("{s:s,s:s,s:s}", "path", c->req->path, "code", code, "msg", msg));
-	rg_respond_json(c, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+	rg_respond_text(c, status, rg_error_body(code, msg));
 }
 
 static void method_not_allowed(rg_ctx *c, const char *allow)

@@ -210,14 +210,11 @@ static void send_error(struct mg_connection *conn, int status, const char *messa
 		       const char *header)
 {
 	rg_response_t resp = {0};
-	json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", error_code(status), "message",
-				 message);
 
 	resp.status = status;
 	resp.content_type = "application/json";
-	resp.body = body ? rg_json_compact(body) : NULL;
+	resp.body = rg_error_body(error_code(status), message);
 	resp.body_len = resp.body ? strlen(resp.body) : 0;
-	json_decref(body);
 	if (header)
 		snprintf(resp.headers, sizeof(resp.headers), "%s\r\n", header);
 	send_response(conn, &resp, close);
@@ -308,7 +305,7 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
 		}
 		resp.status = 404;
 		resp.content_type = "application/json";
-		resp.body = strdup("{\"error\":{\"code\":\"not_found\",\"message\":\"not found\"}}");
+		resp.body = rg_error_body("not_found", "not found");
 		resp.body_len = resp.body ? strlen(resp.body) : 0;
 	}
 	send_response(conn, &resp, too_large);

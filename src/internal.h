@@ -358,6 +358,9 @@ void rg_respond_json(rg_ctx *c, int status, json_t *body /* stolen */);
 /* The same with the body already written as JSON text (stolen). */
 void rg_respond_text(rg_ctx *c, int status, char *json);
 void rg_respond_error(rg_ctx *c, const rg_error *err);
+/* {"error":{"code":...,"message":...}} as compact JSON text (free it); NULL
+ * if out of memory or not UTF-8. */
+char *rg_error_body(const char *code, const char *message);
 void rg_add_header(rg_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reads the JSON object body (empty body = {}); checks Content-Type. */
 rg_err rg_body_json(rg_ctx *c, json_t **out, rg_error *err);
