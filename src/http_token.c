@@ -57,11 +57,6 @@ static rg_err opt_string(const json_t *body, size_t idx, const char **out, rg_er
 	return RG_OK;
 }
 
-static bool put_member(rg_jbuf *b, const char *key, const char *value)
-{
-	return rg_jbuf_put(b, key, strlen(key)) && rg_jbuf_string(b, value, strlen(value));
-}
-
 /* The 201 body, written straight as compact JSON (what json_dumps of the
  * same object would give, without building it). */
 static char *answer(const rg_config_t *cfg, const json_t *body, const rg_join_result *res)
@@ -71,16 +66,16 @@ static char *answer(const rg_config_t *cfg, const json_t *body, const rg_join_re
 	bool ok;
 
 	snprintf(num, sizeof(num), "%lld", (long long)res->expires_at);
-	ok = put_member(&b, "{\"server_url\":", cfg->livekit_url) &&
-	     put_member(&b, ",\"participant_token\":", res->jwt) &&
-	     put_member(&b, ",\"room_name\":", res->room) &&
-	     put_member(&b, ",\"participant_identity\":", res->identity) &&
+	ok = rg_jbuf_member(&b, "{\"server_url\":", cfg->livekit_url) &&
+	     rg_jbuf_member(&b, ",\"participant_token\":", res->jwt) &&
+	     rg_jbuf_member(&b, ",\"room_name\":", res->room) &&
+	     rg_jbuf_member(&b, ",\"participant_identity\":", res->identity) &&
 	     rg_jbuf_put(&b, ",\"expires_at\":", 14) && rg_jbuf_put(&b, num, strlen(num));
 	/* the OpenVidu/LiveKit tutorial servers answer {"token"} */
 	if (ok && (json_object_get(body, "roomName") || json_object_get(body, "participantName")))
-		ok = put_member(&b, ",\"token\":", res->jwt);
+		ok = rg_jbuf_member(&b, ",\"token\":", res->jwt);
 	if (ok && res->dispatch)
-		ok = put_member(&b, ",\"dispatch\":", res->dispatch) &&
+		ok = rg_jbuf_member(&b, ",\"dispatch\":", res->dispatch) &&
 		     rg_jbuf_put(&b, ",\"agents\":", 10) && rg_jbuf_value(&b, res->agents);
 	if (ok && rg_jbuf_put(&b, "}", 1))
 		return b.data;

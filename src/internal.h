@@ -58,7 +58,8 @@ typedef struct rg_jbuf {
 	size_t len, cap;
 } rg_jbuf;
 bool rg_jbuf_put(rg_jbuf *b, const char *s, size_t n);
-bool rg_jbuf_string(rg_jbuf *b, const char *s, size_t n);
+/* `prefix` as is (e.g. ",\"key\":"), then `value` as a JSON string. */
+bool rg_jbuf_member(rg_jbuf *b, const char *prefix, const char *value);
 bool rg_jbuf_value(rg_jbuf *b, const json_t *v);
 bool rg_jbuf_members(rg_jbuf *b, const json_t *obj); /* an object's members, no braces */
 char *rg_json_compact(const json_t *v); /* any value; NULL on error */

@@ -82,9 +82,9 @@ static bool put_string(rg_jbuf *b, const char *s, size_t n)
 	return true;
 }
 
-bool rg_jbuf_string(rg_jbuf *b, const char *s, size_t n)
+bool rg_jbuf_member(rg_jbuf *b, const char *prefix, const char *value)
 {
-	return put_string(b, s, n);
+	return rg_jbuf_put(b, prefix, strlen(prefix)) && put_string(b, value, strlen(value));
 }
 
 bool rg_jbuf_members(rg_jbuf *b, const json_t *obj)

@@ -206,24 +206,14 @@ void rg_log_access(const char *method, const char *path, int status, double ms,
 	int n;
 
 	timestamp(ts, sizeof(ts));
-	n = snprintf(head, sizeof(head),
-		     "{\"ts\":\"%s\",\"level\":\"info\",\"event\":\"access\",\"method\":", ts);
-	rg_jbuf_put(&b, head, (size_t)n);
-	rg_jbuf_string(&b, method ? method : "", method ? strlen(method) : 0);
-	rg_jbuf_put(&b, ",\"path\":", 8);
-	rg_jbuf_string(&b, path ? path : "", path ? strlen(path) : 0);
-	n = snprintf(num, sizeof(num), ",\"status\":%d,\"ms\":%ld.%03ld", status, us / 1000,
-		     us % 1000);
-	rg_jbuf_put(&b, num, (size_t)n);
-	if (remote) {
-		rg_jbuf_put(&b, ",\"remote\":", 10);
-		rg_jbuf_string(&b, remote, strlen(remote));
-	}
-	if (user && *user) {
-		rg_jbuf_put(&b, ",\"user\":", 8);
-		rg_jbuf_string(&b, user, strlen(user));
-	}
-	if (rg_jbuf_put(&b, "}\n", 2))
+	n = snprintf(head, sizeof(head), "{\"ts\":\"%s\",\"level\":\"info\",\"event\":\"access\"", ts);
+	snprintf(num, sizeof(num), ",\"status\":%d,\"ms\":%ld.%03ld", status, us / 1000, us % 1000);
+	if (rg_jbuf_put(&b, head, (size_t)n) &&
+	    rg_jbuf_member(&b, ",\"method\":", method ? method : "") &&
+	    rg_jbuf_member(&b, ",\"path\":", path ? path : "") &&
+	    rg_jbuf_put(&b, num, strlen(num)) &&
+	    (!remote || rg_jbuf_member(&b, ",\"remote\":", remote)) &&
+	    (!user || !*user || rg_jbuf_member(&b, ",\"user\":", user)) && rg_jbuf_put(&b, "}\n", 2))
 		enqueue(b.data, b.len);
 	free(b.data);
 }
