@@ -244,6 +244,17 @@ static bool static_exists(rg_app_t *app, const char *path)
 	return found;
 }
 
+/* roomgate authenticates requests itself. Without an authorization handler,
+ * civetweb looks for a .htpasswd file (a stat() per request) and, when the
+ * web root holds one, answers the page with its own 401 and a Digest
+ * challenge: this handler lets every request through to roomgate instead. */
+static int allow_all(struct mg_connection *conn, void *cbdata)
+{
+	(void)conn;
+	(void)cbdata;
+	return 1;
+}
+
 static int api_handler(struct mg_connection *conn, void *cbdata)
 {
 	rg_mount *m = cbdata;
@@ -535,6 +546,7 @@ rg_err rg_server_start(rg_app_t *app, rg_server_t **out, rg_error *err)
 			     errtxt[0] ? errtxt : "unknown error");
 		goto out;
 	}
+	mg_set_auth_handler(srv->ctx, "/", allow_all, NULL);
 	mg_set_request_handler(srv->ctx, "/", api_handler, srv->mount);
 	np = mg_get_server_ports(srv->ctx, 4, ports);
 	srv->port = np > 0 ? ports[0].port : 0;

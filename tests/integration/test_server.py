@@ -276,6 +276,33 @@ class SecretsNotLogged(rgtest.RoomgateTestCase):
                 self.assertIsInstance(json.loads(line), dict, line)
 
 
+class WebRootPasswordFile(rgtest.RoomgateTestCase):
+    """A .htpasswd file in the web root means nothing to roomgate: civetweb
+    would otherwise demand HTTP Digest auth for the page (its 401, no JSON)."""
+
+    def test_htpasswd_in_web_root_is_ignored_and_not_served(self):
+        tmp = rgtest.TempDir()
+        self.addCleanup(tmp.cleanup)
+        d = tmp.path
+        with open(os.path.join(d, "index.html"), "w") as f:
+            f.write("<!doctype html><title>page</title>")
+        with open(os.path.join(d, ".htpasswd"), "w") as f:
+            f.write("demo:roomgate:0123456789abcdef0123456789abcdef\n")
+        srv = rgtest.Server.dev(extra_args=["--web", d]).start()
+        self.addCleanup(srv.kill)
+        r = srv.get("/")
+        self.assertEqual(r.status, 200, repr(r))
+        self.assertIn(b"<title>page</title>", r.raw)
+        self.assertIsNone(r.headers.get("WWW-Authenticate"))
+        r = srv.get("/.htpasswd")
+        self.assertEqual(r.status, 404, repr(r))
+        self.assertNotIn(b"0123456789abcdef", r.raw)
+        r = srv.post("/token", {"room_name": "htpasswd"},
+                     headers=rgtest.bearer(srv.login(rgtest.DEV_USER, rgtest.DEV_PASSWORD)))
+        self.assertEqual(r.status, 201, repr(r))
+        self.assertStops(srv, signal.SIGTERM)
+
+
 class Signals(rgtest.RoomgateTestCase):
 
     def test_sigterm_exit_0(self):
