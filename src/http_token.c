@@ -66,7 +66,10 @@ static char *answer(const rg_config_t *cfg, const json_t *body, const rg_join_re
 	bool ok;
 
 	snprintf(num, sizeof(num), "%lld", (long long)res->expires_at);
-	ok = rg_jbuf_member(&b, "{\"server_url\":", cfg->livekit_url) &&
+	/* usually one allocation: the token is most of the answer */
+	ok = rg_jbuf_reserve(&b, strlen(res->jwt) + strlen(cfg->livekit_url) + strlen(res->room) +
+					 strlen(res->identity) + 200) &&
+	     rg_jbuf_member(&b, "{\"server_url\":", cfg->livekit_url) &&
 	     rg_jbuf_member(&b, ",\"participant_token\":", res->jwt) &&
 	     rg_jbuf_member(&b, ",\"room_name\":", res->room) &&
 	     rg_jbuf_member(&b, ",\"participant_identity\":", res->identity) &&

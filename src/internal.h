@@ -52,11 +52,18 @@ json_t *rg_json_load(const char *s, size_t n, size_t flags, json_error_t *jerr);
 
 /* jsonw.c: compact JSON text, byte for byte json_dumps(v, JSON_COMPACT),
  * without jansson's callback and copy (the token hot path). A buffer starts
- * zeroed; data is NUL-terminated and the caller frees it. */
+ * zeroed (data is then malloc'd and the caller frees it) or from
+ * rg_jbuf_on(), which writes into the caller's array until it is full and
+ * only then moves to the heap (release with rg_jbuf_done()). data is always
+ * NUL-terminated. */
 typedef struct rg_jbuf {
 	char *data;
 	size_t len, cap;
+	char *fixed; /* the caller's array, while data points to it */
 } rg_jbuf;
+void rg_jbuf_on(rg_jbuf *b, char *array, size_t size);
+void rg_jbuf_done(rg_jbuf *b); /* frees data unless it is the caller's array */
+bool rg_jbuf_reserve(rg_jbuf *b, size_t more); /* room for `more` bytes and the NUL */
 bool rg_jbuf_put(rg_jbuf *b, const char *s, size_t n);
 /* `prefix` as is (e.g. ",\"key\":"), then `value` as a JSON string. */
 bool rg_jbuf_member(rg_jbuf *b, const char *prefix, const char *value);

@@ -9,24 +9,50 @@
  * the fuzz target fuzz_jsonw check byte for byte. Reals, which no claim
  * holds, are handed to jansson so that their formatting is jansson's.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-static bool reserve(rg_jbuf *b, size_t more)
+void rg_jbuf_on(rg_jbuf *b, char *array, size_t size)
+{
+	b->data = b->fixed = array;
+	b->cap = size;
+	b->len = 0;
+	if (size)
+		array[0] = '\0';
+}
+
+void rg_jbuf_done(rg_jbuf *b)
+{
+	if (b->data != b->fixed)
+		free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+bool rg_jbuf_reserve(rg_jbuf *b, size_t more)
 {
 	size_t cap;
 	char *p;
 
-	if (b->len + more < b->cap)
+	if (more < b->cap - b->len) /* b->len < b->cap always holds once data is set */
 		return true;
+	if (more >= SIZE_MAX / 4 - b->len)
+		return false;
 	cap = b->cap ? b->cap : 256;
 	while (cap <= b->len + more)
 		cap *= 2;
-	if (!(p = realloc(b->data, cap)))
+	if (b->data && b->data == b->fixed) {
+		/* out of the caller's array: move to the heap */
+		if (!(p = malloc(cap)))
+			return false;
+		memcpy(p, b->data, b->len);
+		p[b->len] = '\0';
+	} else if (!(p = realloc(b->data, cap))) {
 		return false;
+	}
 	b->data = p;
 	b->cap = cap;
 	return true;
@@ -34,7 +60,7 @@ static bool reserve(rg_jbuf *b, size_t more)
 
 bool rg_jbuf_put(rg_jbuf *b, const char *s, size_t n)
 {
-	if (!reserve(b, n))
+	if (!rg_jbuf_reserve(b, n))
 		return false;
 	memcpy(b->data + b->len, s, n);
 	b->len += n;
@@ -44,24 +70,60 @@ bool rg_jbuf_put(rg_jbuf *b, const char *s, size_t n)
 
 /* A JSON string as jansson writes it without flags: ", \ and control
  * characters escaped (\b \f \n \r \t or \u00XX), everything else (UTF-8,
- * which jansson's strings always are, and '/') as is. */
+ * which jansson's strings always are, and '/') as is. Runs that need no
+ * escape (a token is one) are found eight bytes at a time and copied whole. */
+static inline bool plain(unsigned char c)
+{
+	return c >= 0x20 && c != '"' && c != '\\';
+}
+
+/* Whether none of the 8 bytes in x is < 0x20, '"' or '\\' (the exact
+ * "has a zero byte" / "has a byte less than n" tests of Bit Twiddling Hacks). */
+static inline bool word_plain(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\');
+
+	return !((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & highs);
+}
+
+static size_t plain_run(const char *s, size_t n)
+{
+	size_t i = 0;
+	uint64_t x;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, s + i, 8);
+		if (!word_plain(x))
+			break;
+	}
+	while (i < n && plain((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
 static bool put_string(rg_jbuf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	size_t i = 0, run;
 	char *o;
 
-	if (!reserve(b, 6 * n + 2))
+	/* room for the quotes and n plain bytes; more only at an escape */
+	if (n > SIZE_MAX / 8 || !rg_jbuf_reserve(b, n + 2))
 		return false;
-	o = b->data + b->len;
-	*o++ = '"';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\') {
-			*o++ = (char)c;
-			continue;
-		}
+	b->data[b->len++] = '"';
+	for (;;) {
+		run = plain_run(s + i, n - i);
+		memcpy(b->data + b->len, s + i, run);
+		b->len += run;
+		if ((i += run) == n)
+			break;
+		/* the escape (at most 6 bytes), what is left and the closing quote */
+		if (!rg_jbuf_reserve(b, n - i + 6))
+			return false;
+		o = b->data + b->len;
 		*o++ = '\\';
-		switch (c) {
+		switch ((unsigned char)s[i]) {
 		case '"': *o++ = '"'; break;
 		case '\\': *o++ = '\\'; break;
 		case '\b': *o++ = 'b'; break;
@@ -71,14 +133,15 @@ static bool put_string(rg_jbuf *b, const char *s, size_t n)
 		case '\t': *o++ = 't'; break;
 		default:
 			memcpy(o, "u00", 3);
-			o[3] = hex[c >> 4];
-			o[4] = hex[c & 15];
+			o[3] = hex[(unsigned char)s[i] >> 4];
+			o[4] = hex[(unsigned char)s[i] & 15];
 			o += 5;
 		}
+		b->len = (size_t)(o - b->data);
+		i++;
 	}
-	*o++ = '"';
-	*o = '\0';
-	b->len = (size_t)(o - b->data);
+	b->data[b->len++] = '"';
+	b->data[b->len] = '\0';
 	return true;
 }
 

@@ -200,11 +200,12 @@ void rg_log_json(const char *level, const char *event, json_t *fields)
 void rg_log_access(const char *method, const char *path, int status, double ms,
 		   const char *remote, const char *user)
 {
-	char ts[96], head[160], num[64];
-	rg_jbuf b = {0};
+	char ts[96], head[160], num[64], text[1024];
+	rg_jbuf b;
 	long us = ms > 0 ? (long)(ms * 1000 + 0.5) : 0;
 	int n;
 
+	rg_jbuf_on(&b, text, sizeof(text));
 	timestamp(ts, sizeof(ts));
 	n = snprintf(head, sizeof(head), "{\"ts\":\"%s\",\"level\":\"info\",\"event\":\"access\"", ts);
 	snprintf(num, sizeof(num), ",\"status\":%d,\"ms\":%ld.%03ld", status, us / 1000, us % 1000);
@@ -215,7 +216,7 @@ void rg_log_access(const char *method, const char *path, int status, double ms,
 	    (!remote || rg_jbuf_member(&b, ",\"remote\":", remote)) &&
 	    (!user || !*user || rg_jbuf_member(&b, ",\"user\":", user)) && rg_jbuf_put(&b, "}\n", 2))
 		enqueue(b.data, b.len);
-	free(b.data);
+	rg_jbuf_done(&b);
 }
 
 void rg_log(const char *level, const char *event, const char *msg)

@@ -192,12 +192,13 @@ rg_err rg_signer_sign(const rg_signer_t *s, const char *payload, size_t n, char 
 rg_err rg_signer_sign_json(const rg_signer_t *s, const json_t *claims, bool with_iss, time_t nbf,
 			   time_t exp, char **jwt)
 {
-	rg_jbuf b = {0};
-	char tail[64];
+	rg_jbuf b;
+	char tail[64], text[2048];
 	int n;
 	rg_err rc = RG_ERR_NOMEM;
 
 	*jwt = NULL;
+	rg_jbuf_on(&b, text, sizeof(text)); /* the heap only for large claims */
 	/* the claims' members, then iss/nbf/exp, into one buffer */
 	if (!json_is_object(claims) || !rg_jbuf_put(&b, "{", 1) || !rg_jbuf_members(&b, claims))
 		goto out;
@@ -211,7 +212,7 @@ rg_err rg_signer_sign_json(const rg_signer_t *s, const json_t *claims, bool with
 		goto out;
 	rc = rg_signer_sign(s, b.data, b.len, jwt);
 out:
-	free(b.data);
+	rg_jbuf_done(&b);
 	return rc;
 }
 

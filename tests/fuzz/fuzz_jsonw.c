@@ -17,6 +17,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			theirs ? theirs : "(null)");
 		abort();
 	}
+	/* the same text when it starts in a small caller's array */
+	{
+		char array[24];
+		rg_jbuf b;
+		rg_jbuf_on(&b, array, 1 + size % sizeof(array));
+		if (!rg_jbuf_value(&b, v) || b.len != strlen(theirs) || strcmp(b.data, theirs)) {
+			fprintf(stderr, "jsonw mismatch from a caller's array:\n ours:   %s\n jansson: %s\n",
+				b.data ? b.data : "(null)", theirs);
+			abort();
+		}
+		rg_jbuf_done(&b);
+	}
 	free(ours);
 	free(theirs);
 	json_decref(v);

@@ -1,5 +1,6 @@
 /* jsonw.c writes exactly what json_dumps(v, JSON_COMPACT) writes. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "internal.h"
@@ -15,6 +16,19 @@ static void same_as_jansson(const char *text)
 	ours = rg_json_compact(v);
 	theirs = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	CHECK_STR(ours, theirs);
+	/* the same text when it starts in a caller's array of any size: moved
+	 * to the heap when it does not fit */
+	for (size_t size = 1; size <= 64; size++) {
+		char array[64];
+		rg_jbuf b;
+		rg_jbuf_on(&b, array, size);
+		CHECK(rg_jbuf_value(&b, v));
+		CHECK_STR(b.data, theirs);
+		CHECK(b.len == strlen(theirs));
+		CHECK(strlen(theirs) < size || b.data != array);
+		rg_jbuf_done(&b);
+		CHECK(b.data == NULL && b.len == 0);
+	}
 	free(ours);
 	free(theirs);
 	json_decref(v);
@@ -51,6 +65,16 @@ int main(void)
 	CHECK_STR(b.data, "{\"a\":\"x\\ny\\u0001\",\"b\":[-5,true],\"n\":1}");
 	free(b.data);
 	json_decref(v);
+
+	/* text that fits stays in the caller's array: no allocation */
+	{
+		char array[32];
+		rg_jbuf_on(&b, array, sizeof(array));
+		CHECK(rg_jbuf_member(&b, "{\"a\":", "0123456789abcdef") && rg_jbuf_put(&b, "}", 1));
+		CHECK_STR(b.data, "{\"a\":\"0123456789abcdef\"}");
+		CHECK(b.data == array);
+		rg_jbuf_done(&b);
+	}
 
 	/* a large value grows the buffer */
 	v = json_array();
