@@ -76,21 +76,31 @@ let failed = false;
 before(async () => {
   // LiveKit from docker/livekit.yaml: free ports, bound to and gathering on loopback only
   // (as tests/e2e/run), the rest (node_ip, loopback candidate, TURN off) as in the file.
-  let y = readFileSync(D('livekit.yaml'), 'utf8');
-  const [port, tcp, udp] = [await freePort(), await freePort(), await freePort(true)];
-  const sub = (re, to) => { assert.match(y, re, `docker/livekit.yaml: ${re}`); y = y.replace(re, to); };
-  sub(/^port: \d+$/m, `port: ${port}`);
-  sub(/^(\s+)tcp_port: \d+$/m, `$1tcp_port: ${tcp}`);
-  sub(/^(\s+)udp_port: \d+$/m, `$1udp_port: ${udp}\n$1interfaces:\n$1  includes: [lo]`);
-  sub(/^bind_addresses:\n(\s+- .*\n)+/m, 'bind_addresses:\n  - 127.0.0.1\n');
-  writeFileSync(join(WORK, 'livekit.yaml'), y);
-  lk = new Proc('livekit', process.env.LIVEKIT_SERVER_BIN, ['--dev', '--config', join(WORK, 'livekit.yaml')]);
-  LIVEKIT_URL = `ws://127.0.0.1:${port}`;
-  const end = Date.now() + 30000;
-  for (;;) {
-    try { if ((await (await fetch(`http://127.0.0.1:${port}/`)).text()) === 'OK') break; } catch { /* not yet */ }
-    if (Date.now() > end || lk.p.exitCode !== null) throw new Error(`livekit-server did not start:\n${lk.text().slice(-3000)}`);
-    await sleep(100);
+  // A port found free can be taken by another process before livekit-server binds it:
+  // then it exits with "address already in use" and it is tried again on new ports.
+  const template = readFileSync(D('livekit.yaml'), 'utf8');
+  for (let attempt = 1; ; attempt++) {
+    let y = template;
+    const [port, tcp, udp] = [await freePort(), await freePort(), await freePort(true)];
+    const sub = (re, to) => { assert.match(y, re, `docker/livekit.yaml: ${re}`); y = y.replace(re, to); };
+    sub(/^port: \d+$/m, `port: ${port}`);
+    sub(/^(\s+)tcp_port: \d+$/m, `$1tcp_port: ${tcp}`);
+    sub(/^(\s+)udp_port: \d+$/m, `$1udp_port: ${udp}\n$1interfaces:\n$1  includes: [lo]`);
+    sub(/^bind_addresses:\n(\s+- .*\n)+/m, 'bind_addresses:\n  - 127.0.0.1\n');
+    writeFileSync(join(WORK, 'livekit.yaml'), y);
+    lk = new Proc('livekit', process.env.LIVEKIT_SERVER_BIN, ['--dev', '--config', join(WORK, 'livekit.yaml')]);
+    LIVEKIT_URL = `ws://127.0.0.1:${port}`;
+    const end = Date.now() + 30000;
+    let up = false;
+    while (!up) {
+      try { up = (await (await fetch(`http://127.0.0.1:${port}/`)).text()) === 'OK'; } catch { /* not yet */ }
+      if (!up && (Date.now() > end || lk.p.exitCode !== null)) break;
+      if (!up) await sleep(100);
+    }
+    if (up) break;
+    await lk.stop();
+    if (attempt < 3 && /address already in use/.test(lk.text())) continue;
+    throw new Error(`livekit-server did not start:\n${lk.text().slice(-3000)}`);
   }
 
   // the agent worker as the agent service runs it (its environment from compose.yaml)
