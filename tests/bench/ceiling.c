@@ -19,8 +19,9 @@
  * enable_directory_listing, access_control_allow_origin; roomgate adds a
  * document_root only when it serves a web page, which the bench config does
  * not), and like it an authorization handler that lets every request through
- * (civetweb would otherwise stat() a .htpasswd file per request). If you change them there, change them here too, or the ratio
- * roomgate/ceiling compares two different servers.
+ * (civetweb would otherwise stat() a .htpasswd file per request). If you
+ * change them there, change them here too, or the ratio roomgate/ceiling
+ * compares two different servers.
  */
 #include <civetweb.h>
 #include <signal.h>
