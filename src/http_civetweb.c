@@ -206,15 +206,21 @@ static const char *error_code(int status)
 	}
 }
 
+/* A JSON error response: {"error":{"code","message"}}, the code from the status. */
+static void error_response(rg_response_t *resp, int status, const char *message)
+{
+	resp->status = status;
+	resp->content_type = "application/json";
+	resp->body = rg_error_body(error_code(status), message);
+	resp->body_len = resp->body ? strlen(resp->body) : 0;
+}
+
 static void send_error(struct mg_connection *conn, int status, const char *message, bool close,
 		       const char *header)
 {
 	rg_response_t resp = {0};
 
-	resp.status = status;
-	resp.content_type = "application/json";
-	resp.body = rg_error_body(error_code(status), message);
-	resp.body_len = resp.body ? strlen(resp.body) : 0;
+	error_response(&resp, status, message);
 	if (header)
 		snprintf(resp.headers, sizeof(resp.headers), "%s\r\n", header);
 	send_response(conn, &resp, close);
@@ -314,10 +320,7 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
 			free(body);
 			return 405;
 		}
-		resp.status = 404;
-		resp.content_type = "application/json";
-		resp.body = rg_error_body("not_found", "not found");
-		resp.body_len = resp.body ? strlen(resp.body) : 0;
+		error_response(&resp, 404, "not found");
 	}
 	send_response(conn, &resp, too_large);
 	snprintf(req_user, sizeof(req_user), "%s", resp.user);
