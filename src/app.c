@@ -149,7 +149,7 @@ const char *rg_client_addr(const rg_config_t *cfg, const rg_request_t *req, char
 		const char *hop = rg_trim(comma ? comma + 1 : list);
 		if (*hop && (!comma || !rg_cidr_contains(cfg->trusted_proxies,
 							 cfg->n_trusted_proxies, hop))) {
-			snprintf(buf, n, "%s", hop);
+			rg_copy(buf, n, hop);
 			return buf;
 		}
 		if (!comma)
@@ -176,7 +176,9 @@ static void addr_key(const rg_ctx *c, char *buf, size_t n)
 {
 	char client[64];
 
-	snprintf(buf, n, "a:%s", rg_client_addr(c->cfg, c->req, client, sizeof(client)));
+	buf[0] = 'a';
+	buf[1] = ':';
+	rg_copy(buf + 2, n - 2, rg_client_addr(c->cfg, c->req, client, sizeof(client)));
 }
 
 rg_err rg_ctx_authenticate(rg_ctx *c, rg_user_t *user, rg_error *err)

@@ -137,29 +137,31 @@ static void end_refused_body(struct mg_connection *conn)
 static void send_response(struct mg_connection *conn, const rg_response_t *resp, bool close)
 {
 	const char *method = mg_get_request_info(conn)->request_method;
+	const char *ct = resp->content_type;
 	bool head = method && !strcmp(method, "HEAD");
 	bool alive = !close && keeps_alive(conn, resp->status);
-	char small[2048], *buf = small;
-	size_t cap = sizeof(small), n;
+	char small[2048], *buf = small, status[24], length[24];
+	/* the status line and headers, in order, joined by hand: snprintf's
+	 * format parsing, here and in a few other places per request, was 6%
+	 * of a /token request's instructions (callgrind) */
+	const char *part[] = {
+		"HTTP/1.1 ", status, " ", mg_get_response_code_text(conn, resp->status), "\r\n",
+		ct ? "Content-Type: " : "", ct ? ct : "", ct ? "\r\n" : "",
+		"Content-Length: ", length, "\r\nX-Content-Type-Options: nosniff\r\n", resp->headers,
+		"Date: ", http_date(), "\r\nConnection: ", alive ? "keep-alive" : "close", "\r\n\r\n",
+	};
+	size_t plen[sizeof(part) / sizeof(part[0])], n = 0;
 
-	for (;;) {
-		int w = snprintf(buf, cap,
-				 "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n"
-				 "X-Content-Type-Options: nosniff\r\n%sDate: %s\r\nConnection: %s\r\n\r\n",
-				 resp->status, mg_get_response_code_text(conn, resp->status),
-				 resp->content_type ? "Content-Type: " : "",
-				 resp->content_type ? resp->content_type : "", resp->content_type ? "\r\n" : "",
-				 resp->body_len, resp->headers, http_date(), alive ? "keep-alive" : "close");
-		if (w < 0)
-			return;
-		n = (size_t)w;
-		if (n + resp->body_len < cap)
-			break;
-		if (buf != small)
-			free(buf);
-		cap = n + resp->body_len + 1;
-		if (!(buf = malloc(cap)))
-			return;
+	status[rg_fmt_int(status, resp->status)] = '\0';
+	length[rg_fmt_int(length, (long long)resp->body_len)] = '\0';
+	for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++)
+		n += plen[i] = strlen(part[i]);
+	if (n + resp->body_len >= sizeof(small) && !(buf = malloc(n + resp->body_len + 1)))
+		return;
+	n = 0;
+	for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++) {
+		memcpy(buf + n, part[i], plen[i]);
+		n += plen[i];
 	}
 	if (resp->body_len && !head) {
 		memcpy(buf + n, resp->body, resp->body_len);
@@ -323,7 +325,7 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
 		error_response(&resp, 404, "not found");
 	}
 	send_response(conn, &resp, too_large);
-	snprintf(req_user, sizeof(req_user), "%s", resp.user);
+	rg_copy(req_user, sizeof(req_user), resp.user);
 	status = resp.status;
 	if (m->embedded)
 		log_access(conn, m->app, status, ms_since(&t0), resp.user);

@@ -62,10 +62,8 @@ static rg_err opt_string(const json_t *body, size_t idx, const char **out, rg_er
 static char *answer(const rg_config_t *cfg, const json_t *body, const rg_join_result *res)
 {
 	rg_jbuf b = {0};
-	char num[32];
 	bool ok;
 
-	snprintf(num, sizeof(num), "%lld", (long long)res->expires_at);
 	/* usually one allocation: the token is most of the answer */
 	ok = rg_jbuf_reserve(&b, strlen(res->jwt) + strlen(cfg->livekit_url) + strlen(res->room) +
 					 strlen(res->identity) + 200) &&
@@ -73,7 +71,7 @@ static char *answer(const rg_config_t *cfg, const json_t *body, const rg_join_re
 	     rg_jbuf_member(&b, ",\"participant_token\":", res->jwt) &&
 	     rg_jbuf_member(&b, ",\"room_name\":", res->room) &&
 	     rg_jbuf_member(&b, ",\"participant_identity\":", res->identity) &&
-	     rg_jbuf_put(&b, ",\"expires_at\":", 14) && rg_jbuf_put(&b, num, strlen(num));
+	     rg_jbuf_put(&b, ",\"expires_at\":", 14) && rg_jbuf_int(&b, (long long)res->expires_at);
 	/* the OpenVidu/LiveKit tutorial servers answer {"token"} */
 	if (ok && (json_object_get(body, "roomName") || json_object_get(body, "participantName")))
 		ok = rg_jbuf_member(&b, ",\"token\":", res->jwt);
@@ -170,7 +168,7 @@ fail:
 	rg_respond_error(c, &err);
 out:
 	if (user.id)
-		snprintf(c->resp->user, sizeof(c->resp->user), "%s", user.id);
+		rg_copy(c->resp->user, sizeof(c->resp->user), user.id);
 	rg_user_clear(&user);
 	json_decref(body);
 }

@@ -43,6 +43,9 @@ char *rg_path_resolve(const char *base_dir, const char *path);
 const char *rg_json_str(const json_t *obj, const char *key);
 /* s without leading and trailing spaces and tabs (cut in place). */
 char *rg_trim(char *s);
+/* snprintf(buf, n, "%s", s) without the format parser (n > 0): s cut to
+ * n - 1 bytes, NUL-terminated. */
+void rg_copy(char *buf, size_t n, const char *s);
 /* a value by snake_case or camelCase key; *used gets the key found */
 json_t *rg_json_get2(const json_t *obj, const char *snake, const char *camel, const char **used);
 #define RG_MAX_JSON_DEPTH 64
@@ -65,6 +68,9 @@ void rg_jbuf_on(rg_jbuf *b, char *array, size_t size);
 void rg_jbuf_done(rg_jbuf *b); /* frees data unless it is the caller's array */
 bool rg_jbuf_reserve(rg_jbuf *b, size_t more); /* room for `more` bytes and the NUL */
 bool rg_jbuf_put(rg_jbuf *b, const char *s, size_t n);
+/* the decimal text of v (as "%lld" writes it), no NUL; at most 20 bytes */
+size_t rg_fmt_int(char *out, long long v);
+bool rg_jbuf_int(rg_jbuf *b, long long v);
 /* `prefix` as is (e.g. ",\"key\":"), then `value` as a JSON string. */
 bool rg_jbuf_member(rg_jbuf *b, const char *prefix, const char *value);
 bool rg_jbuf_value(rg_jbuf *b, const json_t *v);

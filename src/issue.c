@@ -94,7 +94,7 @@ rg_err rg_join_issue(const rg_config_t *cfg, const rg_user_t *user, const rg_joi
 			return rg_fail(err, RG_ERR_FORBIDDEN, "room_not_allowed",
 				       "rule '%s' does not allow user '%s' into room '%s'", rule->name,
 				       user->id, req->room);
-		snprintf(res->room, sizeof(res->room), "%s", req->room);
+		rg_copy(res->room, sizeof(res->room), req->room);
 	} else {
 		if (!rule->session_rooms)
 			return rg_fail(err, RG_ERR_FORBIDDEN, "room_not_allowed",

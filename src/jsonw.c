@@ -68,6 +68,32 @@ bool rg_jbuf_put(rg_jbuf *b, const char *s, size_t n)
 	return true;
 }
 
+size_t rg_fmt_int(char *out, long long v)
+{
+	/* the magnitude as unsigned, so that LLONG_MIN needs no special case */
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+	char tmp[20];
+	size_t n = 0, k = 0;
+
+	do
+		tmp[n++] = (char)('0' + u % 10);
+	while ((u /= 10));
+	if (v < 0)
+		out[k++] = '-';
+	while (n)
+		out[k++] = tmp[--n];
+	return k;
+}
+
+bool rg_jbuf_int(rg_jbuf *b, long long v)
+{
+	if (!rg_jbuf_reserve(b, 20))
+		return false;
+	b->len += rg_fmt_int(b->data + b->len, v);
+	b->data[b->len] = '\0';
+	return true;
+}
+
 /* A JSON string as jansson writes it without flags: ", \ and control
  * characters escaped (\b \f \n \r \t or \u00XX), everything else (UTF-8,
  * which jansson's strings always are, and '/') as is. Runs that need no
@@ -167,9 +193,6 @@ bool rg_jbuf_members(rg_jbuf *b, const json_t *obj)
 
 bool rg_jbuf_value(rg_jbuf *b, const json_t *v)
 {
-	char num[32];
-	int n;
-
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
 		return rg_jbuf_put(b, "{", 1) && rg_jbuf_members(b, v) && rg_jbuf_put(b, "}", 1);
@@ -183,8 +206,7 @@ bool rg_jbuf_value(rg_jbuf *b, const json_t *v)
 	case JSON_STRING:
 		return put_string(b, json_string_value(v), json_string_length(v));
 	case JSON_INTEGER:
-		n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		return rg_jbuf_put(b, num, (size_t)n);
+		return rg_jbuf_int(b, json_integer_value(v));
 	case JSON_TRUE:
 		return rg_jbuf_put(b, "true", 4);
 	case JSON_FALSE:

@@ -193,8 +193,7 @@ rg_err rg_signer_sign_json(const rg_signer_t *s, const json_t *claims, bool with
 			   time_t exp, char **jwt)
 {
 	rg_jbuf b;
-	char tail[64], text[2048];
-	int n;
+	char text[2048];
 	rg_err rc = RG_ERR_NOMEM;
 
 	*jwt = NULL;
@@ -207,8 +206,9 @@ rg_err rg_signer_sign_json(const rg_signer_t *s, const json_t *claims, bool with
 	if (with_iss && (!rg_jbuf_put(&b, "\"iss\":", 6) ||
 			 !rg_jbuf_put(&b, s->iss_json, strlen(s->iss_json)) || !rg_jbuf_put(&b, ",", 1)))
 		goto out;
-	n = snprintf(tail, sizeof(tail), "\"nbf\":%lld,\"exp\":%lld}", (long long)nbf, (long long)exp);
-	if (!rg_jbuf_put(&b, tail, (size_t)n))
+	if (!rg_jbuf_put(&b, "\"nbf\":", 6) || !rg_jbuf_int(&b, (long long)nbf) ||
+	    !rg_jbuf_put(&b, ",\"exp\":", 7) || !rg_jbuf_int(&b, (long long)exp) ||
+	    !rg_jbuf_put(&b, "}", 1))
 		goto out;
 	rc = rg_signer_sign(s, b.data, b.len, jwt);
 out:

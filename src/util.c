@@ -287,6 +287,14 @@ char *rg_trim(char *s)
 	return s;
 }
 
+void rg_copy(char *buf, size_t n, const char *s)
+{
+	size_t len = strnlen(s, n - 1);
+
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+}
+
 time_t rg_now(void)
 {
 	return time(NULL);

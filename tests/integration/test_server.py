@@ -2,6 +2,7 @@
 static web page, caching headers, keep-alive, environment overrides, reload.
 """
 import json
+import socket
 import os
 import re
 import signal
@@ -100,6 +101,31 @@ class DevServer(rgtest.RoomgateTestCase):
         self.assertEqual(found["status"], 404)
         self.assertIsInstance(found["ms"], (int, float))
         self.assertEqual(found["remote"], "127.0.0.1")
+        # the text as written: UTC with milliseconds, ms with three decimals
+        self.assertRegex(found["ts"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        raw = [l for l in self.srv.stderr_text().splitlines() if "/v1/nope-access-log" in l]
+        self.assertTrue(raw)
+        self.assertRegex(raw[-1], r'"status":404,"ms":\d+\.\d{3}[,}]')
+
+    def test_response_head(self):
+        """The status line and headers roomgate writes itself, in one write."""
+        with socket.create_connection(("127.0.0.1", self.srv.port), timeout=5) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += s.recv(4096)
+            head, _, body = data.partition(b"\r\n\r\n")
+            lines = head.decode().split("\r\n")
+            fields = dict(l.split(": ", 1) for l in lines[1:])
+            while len(body) < int(fields["Content-Length"]):
+                body += s.recv(4096)
+        self.assertEqual(lines[0], "HTTP/1.1 200 OK")
+        self.assertEqual(fields["Content-Type"], "application/json")
+        self.assertEqual(int(fields["Content-Length"]), len(body))
+        self.assertEqual(json.loads(body)["status"], "ok")
+        self.assertEqual(fields["X-Content-Type-Options"], "nosniff")
+        self.assertEqual(fields["Connection"], "keep-alive")
+        self.assertRegex(fields["Date"], r"^[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT$")
 
     def test_access_log_names_the_user(self):
         self.srv.get("/v1/profiles", headers=self.auth)
