@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 	struct mg_error_data ed;
 	struct mg_server_port ports[4];
 	struct mg_context *ctx;
-	char errtxt[256] = "", jwt[724];
+	char errtxt[256] = "", jwt[719];
 	int n = 0;
 
 	for (int i = 1; i < argc; i++) {

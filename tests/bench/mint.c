@@ -76,6 +76,7 @@ int main(int argc, char **argv)
 	const char *config_path = NULL, *body_path = NULL;
 	char *body = NULL;
 	size_t body_len = 0;
+	int status = 0;
 	rg_claims_t c = {
 		.identity = "user-12345",
 		.name = "Alice",
@@ -112,15 +113,19 @@ int main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (!signer)
-		return 1;
+	if (!signer) {
+		status = 1;
+		goto out;
+	}
 	if (mode == M_JSON) {
 		c.room_config_json = "{\"agents\":[{\"agent_name\":\"" AGENT_NAME "\",\"metadata\":"
 				     "\"{\\\"user_id\\\":\\\"12345\\\",\\\"language\\\":\\\"en\\\"}\"}]}";
 	} else if (mode == M_SHARED) {
 		if (!(shared = rg_roomconfig_new()) ||
-		    rg_roomconfig_add_agent(shared, AGENT_NAME, AGENT_METADATA, NULL))
-			return 1;
+		    rg_roomconfig_add_agent(shared, AGENT_NAME, AGENT_METADATA, NULL)) {
+			status = 1;
+			goto out;
+		}
 		c.room_config = shared;
 	}
 	if (mode == M_REQUEST || mode == M_PARSE) {
@@ -128,7 +133,8 @@ int main(int argc, char **argv)
 		    (mode == M_REQUEST && !config_path)) {
 			fprintf(stderr, "mint: --mode %s needs --body FILE%s\n", names[mode],
 				mode == M_REQUEST ? " and --config FILE" : "");
-			return 2;
+			status = 2;
+			goto out;
 		}
 	}
 	if (mode == M_REQUEST) {
@@ -136,7 +142,8 @@ int main(int argc, char **argv)
 		if (rg_config_load(config_path, &cfg, &perr) ||
 		    rg_user_set(&user, "bench", "Bench User", NULL, 0, "session")) {
 			fprintf(stderr, "mint: %s: %s\n", config_path, perr.message);
-			return 1;
+			status = 1;
+			goto out;
 		}
 	}
 
@@ -149,8 +156,10 @@ int main(int argc, char **argv)
 
 			if (mode == M_PARSE) {
 				json_t *v = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, NULL);
-				if (!v)
-					return 1;
+				if (!v) {
+					status = 1;
+					goto out;
+				}
 				json_decref(v);
 				n++;
 				continue;
@@ -159,7 +168,8 @@ int main(int argc, char **argv)
 				char *answer = NULL;
 				if (rg_policy_eval(cfg, &user, body, body_len, &answer, &err)) {
 					fprintf(stderr, "mint: request failed: %s\n", err.message);
-					return 1;
+					status = 1;
+					goto out;
 				}
 				rg_free(answer);
 				n++;
@@ -169,13 +179,17 @@ int main(int argc, char **argv)
 				if (!(rc = rg_roomconfig_new()) ||
 				    rg_roomconfig_add_agent(rc, AGENT_NAME, AGENT_METADATA, NULL)) {
 					fprintf(stderr, "mint: cannot build the room config\n");
-					return 1;
+					rg_roomconfig_free(rc);
+					status = 1;
+					goto out;
 				}
 				c.room_config = rc;
 			}
 			if (rg_token_mint_with(&c, signer, &jwt, NULL, &err)) {
 				fprintf(stderr, "mint failed: %s\n", err.message);
-				return 1;
+				rg_roomconfig_free(rc);
+				status = 1;
+				goto out;
 			}
 			rg_free(jwt);
 			rg_roomconfig_free(rc);
@@ -186,14 +200,16 @@ int main(int argc, char **argv)
 	printf("{\"impl\":\"libroomgate\",\"mode\":\"%s\",\"tokens\":%lu,\"seconds\":%.3f,"
 	       "\"tokens_per_s\":%.0f}\n",
 	       names[mode], n, el, (double)n / el);
+	goto out;
+usage:
+	fprintf(stderr, "usage: mint [--mode json|build|shared|request|parse] [--config FILE] "
+			"[--body FILE] [seconds [max_tokens]]\n");
+	status = 2;
+out:
 	rg_roomconfig_free(shared);
 	rg_signer_free(signer);
 	rg_user_clear(&user);
 	rg_config_free(cfg);
 	free(body);
-	return 0;
-usage:
-	fprintf(stderr, "usage: mint [--mode json|build|shared|request|parse] [--config FILE] "
-			"[--body FILE] [seconds [max_tokens]]\n");
-	return 2;
+	return status;
 }
