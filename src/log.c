@@ -157,6 +157,14 @@ static void enqueue(const char *line, size_t n)
 	pthread_mutex_unlock(&q.mu);
 }
 
+/* v (0 to 999) as three digits, zero-padded ("%03d") */
+static void three_digits(char *out, long v)
+{
+	out[0] = (char)('0' + v / 100);
+	out[1] = (char)('0' + v / 10 % 10);
+	out[2] = (char)('0' + v % 10);
+}
+
 /* "2026-11-23T10:17:26.528Z": UTC, milliseconds; the part up to the
  * seconds is formatted once a second per thread. */
 static void timestamp(char *buf, size_t n)
@@ -166,7 +174,6 @@ static void timestamp(char *buf, size_t n)
 	struct timeval tv;
 	struct tm tm;
 	size_t len;
-	int ms;
 
 	gettimeofday(&tv, NULL);
 	if (tv.tv_sec != last) {
@@ -176,16 +183,14 @@ static void timestamp(char *buf, size_t n)
 		last = tv.tv_sec;
 	}
 	/* "%s.%03dZ", by hand: this runs for every access line */
-	ms = (int)(tv.tv_usec / 1000);
 	if ((len = strlen(secs)) + 6 > n) {
 		buf[0] = '\0';
 		return;
 	}
 	memcpy(buf, secs, len);
 	buf[len++] = '.';
-	buf[len++] = (char)('0' + ms / 100);
-	buf[len++] = (char)('0' + ms / 10 % 10);
-	buf[len++] = (char)('0' + ms % 10);
+	three_digits(buf + len, (long)(tv.tv_usec / 1000));
+	len += 3;
 	buf[len++] = 'Z';
 	buf[len] = '\0';
 }
@@ -221,9 +226,7 @@ void rg_log_access(const char *method, const char *path, int status, double ms,
 	rg_jbuf_on(&b, text, sizeof(text));
 	timestamp(ts, sizeof(ts));
 	/* ms with three decimals ("%ld.%03ld"), written by hand as the rest */
-	frac[0] = (char)('0' + us % 1000 / 100);
-	frac[1] = (char)('0' + us % 100 / 10);
-	frac[2] = (char)('0' + us % 10);
+	three_digits(frac, us % 1000);
 	if (rg_jbuf_put(&b, "{\"ts\":\"", 7) && rg_jbuf_put(&b, ts, strlen(ts)) &&
 	    rg_jbuf_put(&b, "\",\"level\":\"info\",\"event\":\"access\"", 33) &&
 	    rg_jbuf_member(&b, ",\"method\":", method ? method : "") &&

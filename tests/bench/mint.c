@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 	const char *config_path = NULL, *body_path = NULL;
 	char *body = NULL;
 	size_t body_len = 0;
-	int status = 0;
+	int status = 1; /* until the rate is printed; 2 for a usage error */
 	rg_claims_t c = {
 		.identity = "user-12345",
 		.name = "Alice",
@@ -113,19 +113,15 @@ int main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (!signer) {
-		status = 1;
+	if (!signer)
 		goto out;
-	}
 	if (mode == M_JSON) {
 		c.room_config_json = "{\"agents\":[{\"agent_name\":\"" AGENT_NAME "\",\"metadata\":"
 				     "\"{\\\"user_id\\\":\\\"12345\\\",\\\"language\\\":\\\"en\\\"}\"}]}";
 	} else if (mode == M_SHARED) {
 		if (!(shared = rg_roomconfig_new()) ||
-		    rg_roomconfig_add_agent(shared, AGENT_NAME, AGENT_METADATA, NULL)) {
-			status = 1;
+		    rg_roomconfig_add_agent(shared, AGENT_NAME, AGENT_METADATA, NULL))
 			goto out;
-		}
 		c.room_config = shared;
 	}
 	if (mode == M_REQUEST || mode == M_PARSE) {
@@ -142,7 +138,6 @@ int main(int argc, char **argv)
 		if (rg_config_load(config_path, &cfg, &perr) ||
 		    rg_user_set(&user, "bench", "Bench User", NULL, 0, "session")) {
 			fprintf(stderr, "mint: %s: %s\n", config_path, perr.message);
-			status = 1;
 			goto out;
 		}
 	}
@@ -156,10 +151,8 @@ int main(int argc, char **argv)
 
 			if (mode == M_PARSE) {
 				json_t *v = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, NULL);
-				if (!v) {
-					status = 1;
+				if (!v)
 					goto out;
-				}
 				json_decref(v);
 				n++;
 				continue;
@@ -168,7 +161,6 @@ int main(int argc, char **argv)
 				char *answer = NULL;
 				if (rg_policy_eval(cfg, &user, body, body_len, &answer, &err)) {
 					fprintf(stderr, "mint: request failed: %s\n", err.message);
-					status = 1;
 					goto out;
 				}
 				rg_free(answer);
@@ -180,7 +172,6 @@ int main(int argc, char **argv)
 				    rg_roomconfig_add_agent(rc, AGENT_NAME, AGENT_METADATA, NULL)) {
 					fprintf(stderr, "mint: cannot build the room config\n");
 					rg_roomconfig_free(rc);
-					status = 1;
 					goto out;
 				}
 				c.room_config = rc;
@@ -188,7 +179,6 @@ int main(int argc, char **argv)
 			if (rg_token_mint_with(&c, signer, &jwt, NULL, &err)) {
 				fprintf(stderr, "mint failed: %s\n", err.message);
 				rg_roomconfig_free(rc);
-				status = 1;
 				goto out;
 			}
 			rg_free(jwt);
@@ -200,6 +190,7 @@ int main(int argc, char **argv)
 	printf("{\"impl\":\"libroomgate\",\"mode\":\"%s\",\"tokens\":%lu,\"seconds\":%.3f,"
 	       "\"tokens_per_s\":%.0f}\n",
 	       names[mode], n, el, (double)n / el);
+	status = 0;
 	goto out;
 usage:
 	fprintf(stderr, "usage: mint [--mode json|build|shared|request|parse] [--config FILE] "

@@ -92,9 +92,8 @@ before(async () => {
     LIVEKIT_URL = `ws://127.0.0.1:${port}`;
     const end = Date.now() + 30000;
     let up = false;
-    while (!up) {
+    while (!up && Date.now() <= end && lk.p.exitCode === null) {
       try { up = (await (await fetch(`http://127.0.0.1:${port}/`)).text()) === 'OK'; } catch { /* not yet */ }
-      if (!up && (Date.now() > end || lk.p.exitCode !== null)) break;
       if (!up) await sleep(100);
     }
     if (up) break;

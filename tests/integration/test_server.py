@@ -2,7 +2,6 @@
 static web page, caching headers, keep-alive, environment overrides, reload.
 """
 import json
-import socket
 import os
 import re
 import signal
@@ -109,16 +108,13 @@ class DevServer(rgtest.RoomgateTestCase):
 
     def test_response_head(self):
         """The status line and headers roomgate writes itself, in one write."""
-        with socket.create_connection(("127.0.0.1", self.srv.port), timeout=5) as s:
-            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-            data = b""
-            while b"\r\n\r\n" not in data:
-                data += s.recv(4096)
-            head, _, body = data.partition(b"\r\n\r\n")
-            lines = head.decode().split("\r\n")
-            fields = dict(l.split(": ", 1) for l in lines[1:])
-            while len(body) < int(fields["Content-Length"]):
-                body += s.recv(4096)
+        # the connection stays open: read until the server has sent all it will
+        data = rgtest.raw_exchange(self.srv.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+                                   read_timeout=0.5)
+        # each line exactly as written ("Name: value", nothing stripped)
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")
+        fields = dict(l.split(": ", 1) for l in lines[1:])
         self.assertEqual(lines[0], "HTTP/1.1 200 OK")
         self.assertEqual(fields["Content-Type"], "application/json")
         self.assertEqual(int(fields["Content-Length"]), len(body))
