@@ -2,14 +2,16 @@
  * ceiling.c - the ceiling for tests/bench/run: civetweb with one handler that
  * answers every request with a fixed JSON body (the size of a /token answer),
  * so the only costs are civetweb's and the kernel's.
- *   ceiling [--listen HOST:PORT] [--header-api]
+ *   ceiling [--listen HOST:PORT] [--header-api] [--floor]
  * By default the whole answer (status line, headers, body) goes out in one
  * mg_write(), i.e. one send(), as roomgate's send_response() writes its
  * keep-alive answers: the best civetweb can do. --header-api sends it through
  * mg_response_header_start/add/send + mg_write instead, which civetweb 1.15
  * turns into one send() per header line (9 small TCP segments per answer with
  * tcp_nodelay=1; about 3x the CPU per request): tests/bench/run
- * --header-api-ceiling shows it. --listen defaults to 127.0.0.1:0 (a free port).
+ * --header-api-ceiling shows it. --floor adds the work no /token can skip
+ * (see floor_sign below): the most any /token on civetweb, jansson and
+ * OpenSSL can reach. --listen defaults to 127.0.0.1:0 (a free port).
  * Prints {"event":"listening","port":N} on stdout once it listens; SIGTERM or
  * SIGINT stops it.
  *
@@ -24,15 +26,20 @@
  * compares two different servers.
  */
 #include <civetweb.h>
+#include <jansson.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* The size of roomgate's 201 answer in the bench (854 bytes). */
-static char body[1024];
-static size_t body_len;
+/* The size of roomgate's 201 answer in the bench. */
+#define BODY_SIZE 854
+static char body[BODY_SIZE + 1];
+static size_t body_len, token_at;
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
@@ -43,6 +50,72 @@ static void on_signal(int sig)
 
 static int header_api;
 
+/*
+ * --floor: the work no POST /token on this stack can skip, and nothing else.
+ * jansson parses the request body, and the bench's token is signed: the
+ * claims roomgate writes for the bench request (fixed text here), base64url
+ * by OpenSSL's encoder, HMAC-SHA256 with a context keyed once and copied
+ * once per thread, as src/sign.c does. The token goes into the answer in
+ * place of the x's. Nothing else: no authentication (roomgate caches a
+ * verified session token), no policy, no claims to build, no access log.
+ */
+static int floor_mode;
+static EVP_MAC_CTX *floor_mac; /* keyed template */
+static pthread_key_t thread_mac; /* each thread's copy, freed as it exits */
+#define JWT_HEADER "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9" /* {"alg":"HS256","typ":"JWT"} */
+static const char claims[] =
+	"{\"sub\":\"bench\",\"video\":{\"roomJoin\":true,\"room\":\"bench-room\",\"canPublish\":"
+	"true,\"canSubscribe\":true,\"canPublishData\":true},\"name\":\"Bench User\",\"roomConfig\":"
+	"{\"agents\":[{\"agentName\":\"assistant\",\"metadata\":\"{\\\"language\\\":\\\"en\\\",\\\"user_id\\\":"
+	"\\\"bench\\\",\\\"user_name\\\":\\\"Bench User\\\",\\\"room\\\":\\\"bench-room\\\"}\"}]},\"iss\":"
+	"\"devkey\",\"nbf\":1795451490,\"exp\":1795452090}";
+/* header . base64url(claims) . base64url(32-byte MAC) */
+#define JWT_LEN (sizeof(JWT_HEADER) - 1 + 1 + ((sizeof(claims) - 1) * 4 + 2) / 3 + 1 + 43)
+
+static void free_mac(void *mac)
+{
+	EVP_MAC_CTX_free(mac);
+}
+
+static size_t b64url(char *out, const unsigned char *in, size_t n)
+{
+	int len = EVP_EncodeBlock((unsigned char *)out, in, (int)n);
+
+	while (len > 0 && out[len - 1] == '=')
+		len--;
+	for (int i = 0; i < len; i++)
+		out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+	out[len] = '\0';
+	return (size_t)len;
+}
+
+/* Signs the claims into jwt (JWT_LEN + 1 bytes); false on failure. */
+static int floor_sign(char *jwt)
+{
+	unsigned char sig[32];
+	size_t at = sizeof(JWT_HEADER) - 1, len = 0;
+	EVP_MAC_CTX *mac = pthread_getspecific(thread_mac);
+
+	if (!mac) {
+		if (!(mac = EVP_MAC_CTX_dup(floor_mac)))
+			return 0;
+		if (pthread_setspecific(thread_mac, mac)) {
+			EVP_MAC_CTX_free(mac);
+			return 0;
+		}
+	}
+	memcpy(jwt, JWT_HEADER, at);
+	jwt[at++] = '.';
+	at += b64url(jwt + at, (const unsigned char *)claims, sizeof(claims) - 1);
+	if (EVP_MAC_init(mac, NULL, 0, NULL) != 1 ||
+	    EVP_MAC_update(mac, (const unsigned char *)jwt, at) != 1 ||
+	    EVP_MAC_final(mac, sig, &len, sizeof(sig)) != 1 || len != sizeof(sig))
+		return 0;
+	jwt[at++] = '.';
+	at += b64url(jwt + at, sig, sizeof(sig));
+	return at == JWT_LEN;
+}
+
 static int allow_all(struct mg_connection *conn, void *cbdata)
 {
 	(void)conn;
@@ -52,17 +125,31 @@ static int allow_all(struct mg_connection *conn, void *cbdata)
 
 static int handler(struct mg_connection *conn, void *cbdata)
 {
-	char buf[4096], len[32], date[64], out[2048];
+	char buf[4096], len[32], date[64], out[2048], mine[sizeof(body)];
 	const struct mg_request_info *ri = mg_get_request_info(conn);
+	const char *answer = body;
 	time_t now;
 	struct tm tm;
-	int n;
+	int n, got = 0;
 
 	(void)cbdata;
 	/* read the request body as roomgate does */
 	if (ri->content_length != 0)
-		while (mg_read(conn, buf, sizeof(buf)) > 0)
-			;
+		while ((n = mg_read(conn, buf + got, sizeof(buf) - (size_t)got)) > 0)
+			got += n;
+	if (floor_mode) {
+		json_t *req = json_loadb(buf, (size_t)got, 0, NULL);
+		int ok = json_is_object(req) && floor_sign(mine + token_at);
+		json_decref(req);
+		if (!ok) {
+			mg_send_http_error(conn, 400, "%s", "floor: bad body or signing failed");
+			return 400;
+		}
+		memcpy(mine, body, token_at);
+		memcpy(mine + token_at + JWT_LEN, body + token_at + JWT_LEN,
+		       body_len + 1 - token_at - JWT_LEN);
+		answer = mine;
+	}
 	if (header_api) {
 		/* civetweb's header API, as roomgate used it before answering in one write */
 		snprintf(len, sizeof(len), "%zu", body_len);
@@ -72,7 +159,7 @@ static int handler(struct mg_connection *conn, void *cbdata)
 		mg_response_header_add(conn, "X-Content-Type-Options", "nosniff", -1);
 		mg_response_header_add(conn, "Cache-Control", "no-store", -1);
 		mg_response_header_send(conn);
-		mg_write(conn, body, body_len);
+		mg_write(conn, answer, body_len);
 		return 201;
 	}
 	/* the same headers civetweb writes (Date, Connection), in one send() */
@@ -87,7 +174,7 @@ static int handler(struct mg_connection *conn, void *cbdata)
 		     "Cache-Control: no-store\r\n"
 		     "Date: %s\r\n"
 		     "Connection: keep-alive\r\n\r\n%s",
-		     body_len, date, body);
+		     body_len, date, answer);
 	mg_write(conn, out, (size_t)n);
 	return 201;
 }
@@ -101,26 +188,51 @@ int main(int argc, char **argv)
 	struct mg_error_data ed;
 	struct mg_server_port ports[4];
 	struct mg_context *ctx;
-	char errtxt[256] = "", jwt[719];
-	int n = 0;
+	char errtxt[256] = "", jwt[JWT_LEN + 1];
+	int n = 0, at;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--listen") && i + 1 < argc) {
 			listen = argv[++i];
 		} else if (!strcmp(argv[i], "--header-api")) {
 			header_api = 1;
+		} else if (!strcmp(argv[i], "--floor")) {
+			floor_mode = 1;
 		} else {
-			fprintf(stderr, "usage: ceiling [--listen HOST:PORT] [--header-api]\n");
+			fprintf(stderr, "usage: ceiling [--listen HOST:PORT] [--header-api] [--floor]\n");
 			return 2;
 		}
 	}
-	memset(jwt, 'x', sizeof(jwt) - 1);
-	jwt[sizeof(jwt) - 1] = '\0';
-	body_len = (size_t)snprintf(body, sizeof(body),
-				    "{\"server_url\":\"ws://127.0.0.1:9\",\"participant_token\":\"%s\","
-				    "\"room_name\":\"bench-room\",\"participant_identity\":\"bench\","
-				    "\"expires_at\":1700000000}",
-				    jwt);
+	/* the answer: a token's worth of x's, padded to roomgate's size */
+	memset(jwt, 'x', JWT_LEN);
+	jwt[JWT_LEN] = '\0';
+	at = snprintf(body, sizeof(body),
+		      "{\"server_url\":\"ws://127.0.0.1:9\",\"participant_token\":\"%s\","
+		      "\"room_name\":\"bench-room\",\"participant_identity\":\"bench\","
+		      "\"expires_at\":1700000000,\"pad\":\"",
+		      jwt);
+	if (at < 0 || at + 2 > BODY_SIZE) {
+		fprintf(stderr, "ceiling: the answer does not fit in %d bytes\n", BODY_SIZE);
+		return 1;
+	}
+	memset(body + at, 'x', (size_t)(BODY_SIZE - 2 - at));
+	memcpy(body + BODY_SIZE - 2, "\"}", 3);
+	body_len = BODY_SIZE;
+	token_at = (size_t)(strstr(body, "\"participant_token\":\"") - body) + 21;
+	if (floor_mode) {
+		/* the LiveKit API secret of the bench's config */
+		EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		OSSL_PARAM params[] = {
+			OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+			OSSL_PARAM_construct_end()};
+		floor_mac = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
+		EVP_MAC_free(hmac);
+		if (!floor_mac || pthread_key_create(&thread_mac, free_mac) ||
+		    EVP_MAC_init(floor_mac, (const unsigned char *)"secret", 6, params) != 1) {
+			fprintf(stderr, "ceiling: cannot set up HMAC-SHA256\n");
+			return 1;
+		}
+	}
 
 	/* = rg_server_start() in src/http_civetweb.c (keep in sync), with the
 	 * defaults of the config's "server" section */
@@ -176,5 +288,6 @@ int main(int argc, char **argv)
 	}
 	mg_stop(ctx);
 	mg_exit_library();
+	EVP_MAC_CTX_free(floor_mac);
 	return 0;
 }

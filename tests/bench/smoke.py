@@ -9,9 +9,15 @@ break unnoticed. Checked here, with the bench's own code (run is imported):
 - ceiling.c starts civetweb with the options src/http_civetweb.c uses;
 - mint, in every mode, mints (request mode: with the bench's config and body);
 - the ceiling answers the bench's request as roomgate does: the same status,
-  the same header names in the same order, the same body size.
+  the same header names in the same order, the same body size;
+- so does the floor (ceiling --floor), and its token is roomgate's: the same
+  claims and length, signed with the bench's LiveKit API secret; a body that is
+  not JSON gets 400.
 Binaries from the environment: ROOMGATE_BIN, RG_MINT, RG_CEILING.
 """
+import base64
+import hashlib
+import hmac
 import http.client
 import importlib.machinery
 import importlib.util
@@ -39,14 +45,16 @@ def load_run():
 bench = load_run()
 
 
-def answer(url, auth):
+def answer(url, auth, body=None):
     """POST the bench's body to /token: (status, [header names], body bytes)."""
     host, port = url.split("//")[1].split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=10)
     headers = {"Content-Type": "application/json"}
     if auth:
         headers["Authorization"] = auth
-    conn.request("POST", "/token", json.dumps(bench.BODY, separators=(",", ":")), headers)
+    if body is None:
+        body = json.dumps(bench.BODY, separators=(",", ":"))
+    conn.request("POST", "/token", body, headers)
     r = conn.getresponse()
     body = r.read()
     conn.close()
@@ -78,7 +86,7 @@ class BenchSmoke(unittest.TestCase):
     def test_help(self):
         cp = subprocess.run([sys.executable, RUN, "--help"], capture_output=True, text=True)
         self.assertEqual(cp.returncode, 0, cp.stderr)
-        for opt in ("--pairs", "--repeat", "--strict", "--src"):
+        for opt in ("--rounds", "--repeat", "--strict", "--src"):
             self.assertIn(opt, cp.stdout)
 
     def test_ceiling_has_roomgates_options(self):
@@ -102,25 +110,46 @@ class BenchSmoke(unittest.TestCase):
         self.assertEqual(cp.returncode, 2)
         self.assertIn("--config", cp.stderr)
 
-    def test_ceiling_answers_as_roomgate(self):
+    def test_ceiling_and_floor_answer_as_roomgate(self):
         rg = self.start("roomgate", [self.roomgate, "serve", "--config", self.config])
         auth = bench.login(rg)
         claims = bench.check_token("roomgate", rg.url, auth)
         self.assertEqual(claims["sub"], bench.USER)
-        ce = self.start("ceiling", [self.ceiling])
-        self.assertIsNone(bench.check_token("ceiling", ce.url, auth))  # its fixed answer
         s1, h1, b1 = answer(rg.url, auth)
-        s2, h2, b2 = answer(ce.url, auth)
-        self.assertEqual((s1, s2), (201, 201))
-        self.assertEqual(h1, h2)
-        self.assertEqual(len(b1), len(b2),
-                         "the ceiling's fixed body (ceiling.c) no longer has the size of roomgate's "
-                         "/token answer to the bench's request")
-        self.assertIn("participant_token", json.loads(b2))
-        for srv in (rg, ce):
-            srv.stop()
-            self.assertEqual(srv.proc.returncode, 0, srv.logs())
+        self.assertEqual(s1, 201)
+        mine = json.loads(b1)["participant_token"]
+        for name, extra in (("ceiling", []), ("floor", ["--floor"])):
+            with self.subTest(server=name):
+                srv = self.start(name, [self.ceiling] + extra)
+                s2, h2, b2 = answer(srv.url, auth)
+                self.assertEqual(s2, 201)
+                self.assertEqual(h1, h2)
+                self.assertEqual(len(b1), len(b2),
+                                 "ceiling.c's answer (%s) no longer has the size of roomgate's /token "
+                                 "answer to the bench's request" % name)
+                token = json.loads(b2)["participant_token"]
+                if name == "ceiling":
+                    self.assertIsNone(bench.check_token(name, srv.url, auth))  # its fixed answer
+                else:
+                    self.check_floor_token(token, mine)
+                    self.assertEqual(answer(srv.url, auth, body="not json")[0], 400)
+                srv.stop()
+                self.assertEqual(srv.proc.returncode, 0, srv.logs())
+        rg.stop()
+        self.assertEqual(rg.proc.returncode, 0, rg.logs())
 
+    def check_floor_token(self, floor, mine):
+        """The floor's token is roomgate's: same length and claims (nbf/exp
+        aside), signed with the bench's LiveKit API secret."""
+        self.assertEqual(len(floor), len(mine))
+        self.assertEqual(bench.comparable(bench.jwt_claims(floor)),
+                         bench.comparable(bench.jwt_claims(mine)),
+                         "ceiling.c --floor no longer signs roomgate's claims (update its claims[])")
+        signed, sig = floor.rsplit(".", 1)
+        self.assertEqual(signed.split(".")[0], mine.split(".")[0])
+        secret = bench.CONFIG["livekit"]["api_secret"].encode()
+        want = base64.urlsafe_b64encode(hmac.new(secret, signed.encode(), hashlib.sha256).digest())
+        self.assertEqual(sig, want.rstrip(b"=").decode())
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
