@@ -16,7 +16,7 @@
  * SIGINT stops it.
  *
  * KEEP IN SYNC: the mg_start options below are the ones rg_server_start() in
- * src/http_civetweb.c passes (listening_ports, max_request_size, num_threads,
+ * src/http/civetweb.c passes (listening_ports, max_request_size, num_threads,
  * tcp_nodelay, enable_keep_alive, keep_alive_timeout_ms, request_timeout_ms,
  * enable_directory_listing, access_control_allow_origin; roomgate adds a
  * document_root only when it serves a web page, which the bench config does
@@ -55,7 +55,7 @@ static int header_api;
  * jansson parses the request body, and the bench's token is signed: the
  * claims roomgate writes for the bench request (fixed text here), base64url
  * by OpenSSL's encoder, HMAC-SHA256 with a context keyed once and copied
- * once per thread, as src/sign.c does. The token goes into the answer in
+ * once per thread, as src/livekit/sign.c does. The token goes into the answer in
  * place of the x's. Nothing else: no authentication (roomgate caches a
  * verified session token), no policy, no claims to build, no access log.
  */
@@ -234,7 +234,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	/* = rg_server_start() in src/http_civetweb.c (keep in sync), with the
+	/* = rg_server_start() in src/http/civetweb.c (keep in sync), with the
 	 * defaults of the config's "server" section */
 	const char *threads = "64", *ka_ms = "15000", *req_ms = "10000";
 

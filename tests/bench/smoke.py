@@ -6,7 +6,7 @@ tests/bench/run is not part of ./scripts/test (it takes minutes and wants an
 idle machine), so without this test its programs and its assumptions could
 break unnoticed. Checked here, with the bench's own code (run is imported):
 - run --help works;
-- ceiling.c starts civetweb with the options src/http_civetweb.c uses;
+- ceiling.c starts civetweb with the options src/http/civetweb.c uses;
 - mint, in every mode, mints (request mode: with the bench's config and body);
 - the ceiling answers the bench's request as roomgate does: the same status,
   the same header names in the same order, the same body size;
@@ -91,7 +91,7 @@ class BenchSmoke(unittest.TestCase):
 
     def test_ceiling_has_roomgates_options(self):
         self.assertIsNone(bench.civetweb_options_in_sync(ROOT),
-                          "tests/bench/ceiling.c's civetweb options differ from src/http_civetweb.c's")
+                          "tests/bench/ceiling.c's civetweb options differ from src/http/civetweb.c's")
 
     def test_mint_modes(self):
         extra = {"request": ["--config", self.config, "--body", self.body],

@@ -3,6 +3,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth/session.h"
+#include "core/config.h"
 #include "fuzz_common.h"
 
 typedef struct hdrs {
@@ -43,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rg_app_new(fuzz_cfg(), &app, &err);
 		rg_user_set(&u, "bob", "Bob", NULL, 0, "session");
 		/* session tokens need the user to exist: only the signature is used here */
-		rg_session_issue(fuzz_cfg(), &u, &tok, NULL, &err);
+		rg_session_issue(&fuzz_cfg()->auth, &u, &tok, NULL, &err);
 		snprintf(authz, sizeof(authz), "Bearer %s", tok ? tok : "x");
 		rg_free(tok);
 		rg_user_clear(&u);

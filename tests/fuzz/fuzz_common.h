@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "roomgate.h"
 
 /* A config with profiles, templates and ordered rules; no network. */
 static const char fuzz_config[] =

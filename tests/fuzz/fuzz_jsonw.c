@@ -1,5 +1,7 @@
 /* Fuzz target: jsonw.c's writer must produce exactly jansson's compact
  * text for any value jansson parses (a differential check). */
+#include "base/jsonw.h"
+#include "base/util.h"
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

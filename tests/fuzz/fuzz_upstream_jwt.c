@@ -2,6 +2,8 @@
  * file), alg selection and claim extraction. */
 #include <unistd.h>
 
+#include "auth/upstream.h"
+#include "core/config.h"
 #include "fuzz_common.h"
 
 static const char jwks[] =
@@ -43,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tok = strndup((const char *)data, size);
 	if (!tok)
 		return 0;
-	if (!rg_upstream_verify(cfg, tok, &user, &err))
+	if (!rg_upstream_verify(&cfg->auth.upstream, tok, &user, &err))
 		rg_user_clear(&user);
 	free(tok);
 	return 0;

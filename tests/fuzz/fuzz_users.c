@@ -1,4 +1,5 @@
 /* Fuzz target: the users file parser. */
+#include "auth/users.h"
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "internal.h"
+#include "base/jsonw.h"
 
 static void same_as_jansson(const char *text)
 {

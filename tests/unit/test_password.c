@@ -4,7 +4,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "internal.h"
+#include "auth/users.h"
+#include "base/util.h"
 
 int main(void)
 {

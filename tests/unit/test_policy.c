@@ -2,7 +2,10 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "internal.h"
+#include "base/util.h"
+#include "core/config.h"
+#include "core/issue.h"
+#include "core/policy.h"
 
 static const char cfg_json[] =
 	"{\"livekit\":{\"url\":\"ws://127.0.0.1:9\",\"api_key\":\"k\",\"api_secret\":\"s\",\"check_existing_rooms\":false},"
@@ -201,7 +204,7 @@ int main(void)
 	CHECK(rg_config_is_dev(cfg));
 	CHECK_STR(rg_config_listen(cfg), "127.0.0.1:8080");
 	CHECK_STR(rg_config_livekit_url(cfg), "ws://127.0.0.1:7880");
-	CHECK(rg_password_verify("demo", rg_users_find(&cfg->users, "demo")->hash) == 1);
+	CHECK(rg_password_verify("demo", rg_users_find(&cfg->auth.users, "demo")->hash) == 1);
 	rg_config_free(cfg);
 
 	rg_user_clear(&admin);

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "internal.h"
+#include "livekit/roomconfig.h"
 
 static char *parse_out(const char *json, rg_error *err)
 {

@@ -5,7 +5,11 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "internal.h"
+#include "auth/session.h"
+#include "auth/users.h"
+#include "base/util.h"
+#include "core/config.h"
+#include "livekit/jwt.h"
 
 #define HASH "$pbkdf2-sha256$600000$kXpukP9tH07u-nYjN4J9NA$VBEmbndXNyhSR4HnxY-eX1XRD1ln_eObZEH1y9bl75g"
 
@@ -24,7 +28,7 @@ static rg_config_t *config(const char *json, size_t n, const char *users)
 	rg_error err = {0};
 
 	if (rg_config_parse(json, n, NULL, &cfg, &err) ||
-	    rg_users_parse(users, strlen(users), &cfg->users, &err)) {
+	    rg_users_parse(users, strlen(users), &cfg->auth.users, &err)) {
 		fprintf(stderr, "config: %s\n", err.message);
 		exit(1);
 	}
@@ -39,7 +43,7 @@ static const char *verify(const rg_config_t *cfg, const char *token, time_t now,
 	rg_error err = {0};
 
 	rg_user_clear(u);
-	if (rg_session_verify_at(cfg, token, now, u, &err) == RG_OK) {
+	if (rg_session_verify_at(&cfg->auth, token, now, u, &err) == RG_OK) {
 		snprintf(msg, n, "%s", "");
 		return "";
 	}
@@ -61,8 +65,8 @@ int main(void)
 
 	CHECK(rg_user_set(&ann, "ann", "Ann A.", groups, 2, "basic") == RG_OK);
 	CHECK(rg_user_set(&bob, "bob", "Bob", NULL, 0, "basic") == RG_OK);
-	CHECK(rg_session_issue(cfg, &ann, &tok, &ttl, &err) == RG_OK && tok);
-	CHECK(rg_session_issue(cfg, &bob, &tok_bob, NULL, &err) == RG_OK && tok_bob);
+	CHECK(rg_session_issue(&cfg->auth, &ann, &tok, &ttl, &err) == RG_OK && tok);
+	CHECK(rg_session_issue(&cfg->auth, &bob, &tok_bob, NULL, &err) == RG_OK && tok_bob);
 	CHECK(ttl == 600);
 
 	/* first check (full), then the same token again (cached): same user */
@@ -111,8 +115,8 @@ int main(void)
 	CHECK_STR(verify(cfg, tok, now, &u, msg, sizeof(msg)), "");
 
 	/* a user removed from the users file loses access at once, cached or not */
-	rg_users_clear(&cfg->users);
-	CHECK(rg_users_parse("bob:" HASH ":Bob:\n", strlen("bob:" HASH ":Bob:\n"), &cfg->users, &err) ==
+	rg_users_clear(&cfg->auth.users);
+	CHECK(rg_users_parse("bob:" HASH ":Bob:\n", strlen("bob:" HASH ":Bob:\n"), &cfg->auth.users, &err) ==
 	      RG_OK);
 	CHECK_STR(verify(cfg, tok, now, &u, msg, sizeof(msg)), "invalid_credentials");
 	CHECK_STR(msg, "user no longer exists");
@@ -127,7 +131,7 @@ int main(void)
 		/* a different name in the claims makes a different token; the
 		 * user that must exist is "bob" (sub) */
 		CHECK(rg_user_set(&x, "bob", name, NULL, 0, "basic") == RG_OK);
-		CHECK(rg_session_issue(cfg, &x, &t, NULL, &err) == RG_OK);
+		CHECK(rg_session_issue(&cfg->auth, &x, &t, NULL, &err) == RG_OK);
 		CHECK_STR(verify(cfg, t, now, &u, msg, sizeof(msg)), "");
 		CHECK_STR(u.name, name);
 		CHECK_STR(verify(cfg, t, now, &u, msg, sizeof(msg)), "");

@@ -6,7 +6,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "internal.h"
+#include "base/jsonw.h"
+#include "base/util.h"
 
 static void int_as_printf(long long v)
 {

@@ -2,7 +2,9 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "internal.h"
+#include "base/util.h"
+#include "livekit/jwt.h"
+#include "livekit/token.h"
 
 static json_t *payload_of(const char *jwt)
 {

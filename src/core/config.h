@@ -1,0 +1,71 @@
+/*
+ * config.h - the parsed, immutable, refcounted configuration (config.c;
+ * loading, freeing and the accessors are public in roomgate.h). Each lower
+ * layer reads only its own section: auth the rg_auth_conf, the LiveKit
+ * client the rg_livekit.
+ */
+#ifndef RG_CORE_CONFIG_H
+#define RG_CORE_CONFIG_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "auth/conf.h"
+#include "base/net.h"
+#include "livekit/api.h"
+#include "roomgate.h"
+
+typedef struct rg_profile {
+	char *key;            /* profile name */
+	char *agent_name;
+	char *description;
+	char *deployment;
+	json_t *metadata;     /* template object or NULL */
+	json_t *client_fields;/* array of strings, or NULL */
+	bool client_any;      /* "client_metadata": "*" */
+	bool json_only;       /* metadata_format json (default) */
+} rg_profile;
+
+typedef struct rg_rule {
+	char *name;
+	char **m_users; size_t n_users;
+	char **m_groups; size_t n_groups;
+	char **m_methods; size_t n_methods;
+	char **rooms; size_t n_rooms;
+	bool session_rooms;
+	char **agents; size_t n_agents;
+	bool agents_any;
+	json_t *grants;       /* VideoGrant overlay (object) */
+	long ttl;             /* seconds, 0 = default */
+} rg_rule;
+
+struct rg_config {
+	atomic_int refs;
+	bool dev;
+	bool access_log; /* one JSON line per request (default true) */
+	long max_connections;    /* civetweb worker threads = connections served at once */
+	long request_timeout;    /* seconds to receive a request (slow clients) */
+	long keep_alive_timeout; /* seconds an idle keep-alive connection is kept */
+	rg_cidr *trusted_proxies; /* peers whose X-Forwarded-For names the client */
+	size_t n_trusted_proxies;
+	char *listen;
+	rg_livekit livekit; /* url, API key and secret, their signer */
+	char *web_root;
+	char *tls_cert;  /* PEM certificate chain, or NULL for plain HTTP */
+	char *tls_key;   /* PEM private key */
+	long default_ttl;
+	long max_ttl;
+	char *room_prefix;
+	bool check_existing_rooms;
+	char **cors; size_t n_cors;
+	rg_auth_conf auth; /* users, upstream JWT, proxy, API keys, sessions */
+	rg_profile *profiles; size_t n_profiles;
+	rg_rule *rules; size_t n_rules;
+};
+
+/* The agent profile named `key`, or NULL. */
+const rg_profile *rg_config_profile(const rg_config_t *cfg, const char *key);
+
+#endif

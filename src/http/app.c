@@ -1,0 +1,99 @@
+/*
+ * app.c - an rg_app_t: the state every request of one server (or one
+ * embedding) shares. The config, swapped whole on reload and referenced by
+ * each request; the mounts it is served from; the failed-login limiter; the
+ * metrics counters.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/limiter.h"
+#include "core/config.h"
+#include "base/error.h"
+#include "http/app.h"
+
+rg_mount *rg_app_add_mount(rg_app_t *app, const char *prefix, bool embedded)
+{
+	rg_mount *m = calloc(1, sizeof(*m));
+	size_t n = prefix ? strlen(prefix) : 0;
+
+	while (n && prefix[n - 1] == '/')
+		n--;
+	if (!m || !(m->prefix = strndup(prefix ? prefix : "", n))) {
+		free(m);
+		return NULL;
+	}
+	m->app = app;
+	m->plen = n;
+	m->embedded = embedded;
+	pthread_mutex_lock(&app->lock);
+	m->next = app->mounts;
+	app->mounts = m;
+	pthread_mutex_unlock(&app->lock);
+	return m;
+}
+
+rg_err rg_app_new(rg_config_t *cfg, rg_app_t **out, rg_error *err)
+{
+	rg_app_t *app;
+
+	*out = NULL;
+	if (!cfg)
+		return rg_fail(err, RG_ERR_INVALID, NULL, "no config");
+	app = calloc(1, sizeof(*app));
+	if (!app)
+		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+	pthread_mutex_init(&app->lock, NULL);
+	if (!(app->limiter = rg_limiter_new(RG_LOGIN_WINDOW))) {
+		free(app);
+		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+	}
+	app->cfg = rg_config_ref(cfg);
+	atomic_init(&app->access_log, cfg->access_log);
+	*out = app;
+	return RG_OK;
+}
+
+void rg_app_free(rg_app_t *app)
+{
+	if (!app)
+		return;
+	while (app->mounts) {
+		rg_mount *next = app->mounts->next;
+		free(app->mounts->prefix);
+		free(app->mounts);
+		app->mounts = next;
+	}
+	rg_config_free(app->cfg);
+	rg_limiter_free(app->limiter);
+	pthread_mutex_destroy(&app->lock);
+	free(app);
+}
+
+void rg_app_set_config(rg_app_t *app, rg_config_t *cfg)
+{
+	rg_config_t *old;
+
+	rg_config_ref(cfg);
+	pthread_mutex_lock(&app->lock);
+	old = app->cfg;
+	app->cfg = cfg;
+	atomic_store(&app->access_log, cfg->access_log);
+	pthread_mutex_unlock(&app->lock);
+	rg_config_free(old);
+}
+
+bool rg_app_access_log(rg_app_t *app)
+{
+	return atomic_load(&app->access_log);
+}
+
+rg_config_t *rg_app_config(rg_app_t *app)
+{
+	rg_config_t *cfg;
+
+	pthread_mutex_lock(&app->lock);
+	cfg = rg_config_ref(app->cfg);
+	pthread_mutex_unlock(&app->lock);
+	return cfg;
+}

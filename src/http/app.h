@@ -1,0 +1,40 @@
+/*
+ * app.h - an rg_app_t's state, shared by the HTTP layer (app.c): the
+ * current config, the mounts, the failed-login limiter, the metrics.
+ */
+#ifndef RG_HTTP_APP_H
+#define RG_HTTP_APP_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "auth/limiter.h"
+#include "http/metrics.h"
+#include "roomgate.h"
+
+/* A place the app's routes are served from: the server's root, or a
+ * prefix inside someone else's civetweb server (freed with the app). */
+typedef struct rg_mount {
+	rg_app_t *app;
+	char *prefix;
+	size_t plen;
+	bool embedded; /* inside another civetweb app: log here, no static files */
+	struct rg_mount *next;
+} rg_mount;
+
+struct rg_app {
+	pthread_mutex_t lock;
+	rg_config_t *cfg;
+	rg_metrics metrics;
+	rg_mount *mounts;
+	rg_limiter *limiter;
+	atomic_bool access_log; /* the current config's access_log, read per request */
+};
+
+/* Whether the current config wants access log lines (atomic, no lock). */
+bool rg_app_access_log(rg_app_t *app);
+rg_mount *rg_app_add_mount(rg_app_t *app, const char *prefix, bool embedded);
+
+#endif

@@ -1,0 +1,599 @@
+/*
+ * civetweb.c - serves an rg_app_t over civetweb.
+ *
+ * One catch-all handler turns each civetweb request into an rg_request_t and
+ * writes back the rg_response_t; paths that are not API routes fall through
+ * to civetweb's static file serving from the web root. civetweb's own error
+ * pages are replaced by JSON errors, and every request gets one JSON access
+ * log line (method, path without query, status, duration, user).
+ */
+#include <civetweb.h>
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "base/jsonw.h"
+#include "base/log.h"
+#include "base/tls.h"
+#include "base/util.h"
+#include "core/config.h"
+#include "http/app.h"
+#include "http/request.h"
+
+struct rg_server {
+	struct mg_context *ctx;
+	rg_mount *mount;
+	int port;
+	atomic_int in_flight;
+	char *tls_cert, *tls_key;
+};
+
+/* Per worker thread: civetweb runs one request at a time on a thread. */
+static _Thread_local struct timespec req_start;
+static _Thread_local char req_user[128];
+
+static const char *conn_header(void *ctx, const char *name)
+{
+	return mg_get_header((const struct mg_connection *)ctx, name);
+}
+
+/* "Date:" value, formatted once a second per thread. */
+static const char *http_date(void)
+{
+	static _Thread_local time_t last;
+	static _Thread_local char buf[40];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (now != last) {
+		gmtime_r(&now, &tm);
+		strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		last = now;
+	}
+	return buf;
+}
+
+/* Whether civetweb keeps this connection open after the response (its
+ * should_keep_alive(): keep-alive is on; HTTP/1.1 without a Connection
+ * header, or a Connection header with keep-alive; never after a 401). */
+static bool keeps_alive(const struct mg_connection *conn, int status)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	const char *h = mg_get_header(conn, "Connection");
+
+	if (status == 401)
+		return false;
+	if (h)
+		return strcasestr(h, "keep-alive") != NULL;
+	return ri->http_version && !strcmp(ri->http_version, "1.1");
+}
+
+/* The socket of this connection (civetweb does not expose it): the one
+ * whose local port and peer match the request's. -1 if not found. */
+static int conn_socket(const struct mg_connection *conn)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	struct sockaddr_storage local, peer;
+	char host[INET6_ADDRSTRLEN];
+	int max = (int)sysconf(_SC_OPEN_MAX);
+
+	for (int fd = 3; fd < max && fd < 65536; fd++) {
+		socklen_t ll = sizeof(local), pl = sizeof(peer);
+		int lport, pport;
+		const void *pa;
+		if (getsockname(fd, (struct sockaddr *)&local, &ll) || local.ss_family != AF_INET ||
+		    getpeername(fd, (struct sockaddr *)&peer, &pl))
+			continue;
+		lport = ntohs(((struct sockaddr_in *)&local)->sin_port);
+		pport = ntohs(((struct sockaddr_in *)&peer)->sin_port);
+		pa = &((struct sockaddr_in *)&peer)->sin_addr;
+		if (lport == ri->server_port && pport == ri->remote_port &&
+		    inet_ntop(AF_INET, pa, host, sizeof(host)) && !strcmp(host, ri->remote_addr))
+			return fd;
+	}
+	return -1;
+}
+
+/*
+ * Ends a connection whose request body we refused (413) without reading it:
+ * civetweb would otherwise read and discard the whole declared body,
+ * however large, on this worker thread. The response is already written;
+ * we send FIN, give the client a moment (at most 1 s and 1 MiB) to stop
+ * sending so that its TCP stack does not reset the response away, then shut
+ * the read side, so that civetweb sees the end of the stream and closes.
+ */
+static void end_refused_body(struct mg_connection *conn)
+{
+	int fd = conn_socket(conn);
+	char sink[16384];
+	size_t total = 0;
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
+	struct timespec t0, now;
+
+	if (fd < 0)
+		return;
+	shutdown(fd, SHUT_WR);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		ssize_t n = recv(fd, sink, sizeof(sink), 0);
+		if (n <= 0 || (total += (size_t)n) > (1u << 20))
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= 1)
+			break;
+	}
+	shutdown(fd, SHUT_RD);
+}
+
+/* The status line, headers and body in one buffer and one write: with
+ * tcp_nodelay, civetweb's header calls would each leave as a packet of
+ * their own, which halves the request rate (tests/bench). `close`: the
+ * request body was refused or civetweb reported an error; the connection
+ * ends after this response (end_refused_body). */
+static void send_response(struct mg_connection *conn, const rg_response_t *resp, bool close)
+{
+	const char *method = mg_get_request_info(conn)->request_method;
+	const char *ct = resp->content_type;
+	bool head = method && !strcmp(method, "HEAD");
+	bool alive = !close && keeps_alive(conn, resp->status);
+	char small[2048], *buf = small, status[24], length[24];
+	/* the status line and headers, in order, joined by hand: snprintf's
+	 * format parsing, here and in a few other places per request, was 6%
+	 * of a /token request's instructions (callgrind) */
+	const char *part[] = {
+		"HTTP/1.1 ", status, " ", mg_get_response_code_text(conn, resp->status), "\r\n",
+		ct ? "Content-Type: " : "", ct ? ct : "", ct ? "\r\n" : "",
+		"Content-Length: ", length, "\r\nX-Content-Type-Options: nosniff\r\n", resp->headers,
+		"Date: ", http_date(), "\r\nConnection: ", alive ? "keep-alive" : "close", "\r\n\r\n",
+	};
+	size_t plen[sizeof(part) / sizeof(part[0])], n = 0;
+
+	status[rg_fmt_int(status, resp->status)] = '\0';
+	length[rg_fmt_int(length, (long long)resp->body_len)] = '\0';
+	for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++)
+		n += plen[i] = strlen(part[i]);
+	if (n + resp->body_len >= sizeof(small) && !(buf = malloc(n + resp->body_len + 1)))
+		return;
+	n = 0;
+	for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++) {
+		memcpy(buf + n, part[i], plen[i]);
+		n += plen[i];
+	}
+	if (resp->body_len && !head) {
+		memcpy(buf + n, resp->body, resp->body_len);
+		n += resp->body_len;
+	}
+	mg_write(conn, buf, n);
+	if (buf != small)
+		free(buf);
+	if (close)
+		end_refused_body(conn);
+}
+
+static void log_access(const struct mg_connection *conn, rg_app_t *app, int status, double ms,
+		       const char *user)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+
+	if (rg_app_access_log(app))
+		rg_log_access(ri->request_method, ri->local_uri, status, ms, ri->remote_addr, user);
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) * 1e3 + (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static const char *error_code(int status)
+{
+	switch (status) {
+	case 400: return "bad_request";
+	case 404: return "not_found";
+	case 405: return "method_not_allowed";
+	case 408: return "request_timeout";
+	case 411: return "length_required";
+	case 413: return "body_too_large";
+	case 414: return "uri_too_long";
+	case 431: return "headers_too_large";
+	case 501: return "not_implemented";
+	case 505: return "http_version_not_supported";
+	default: return status < 500 ? "bad_request" : "internal_error";
+	}
+}
+
+/* A JSON error response: {"error":{"code","message"}}, the code from the status. */
+static void error_response(rg_response_t *resp, int status, const char *message)
+{
+	resp->status = status;
+	resp->content_type = "application/json";
+	resp->body = rg_error_body(error_code(status), message);
+	resp->body_len = resp->body ? strlen(resp->body) : 0;
+}
+
+static void send_error(struct mg_connection *conn, int status, const char *message, bool close,
+		       const char *header)
+{
+	rg_response_t resp = {0};
+
+	error_response(&resp, status, message);
+	if (header)
+		snprintf(resp.headers, sizeof(resp.headers), "%s\r\n", header);
+	send_response(conn, &resp, close);
+	rg_response_clear(&resp);
+}
+
+static int http_error(struct mg_connection *conn, int status, const char *msg)
+{
+	(void)msg; /* civetweb's text may name file system paths */
+	send_error(conn, status, status == 404 ? "not found" : error_code(status),
+		   status >= 400 && status != 404 && status != 405, NULL);
+	return 0;
+}
+
+/* Whether path names a file or folder of the web root (for 405 vs 404). */
+static bool static_exists(rg_app_t *app, const char *path)
+{
+	rg_config_t *cfg = rg_app_config(app);
+	char full[4096];
+	struct stat st;
+	bool found = false;
+
+	if (cfg->web_root && !strstr(path, "..") &&
+	    snprintf(full, sizeof(full), "%s%s", cfg->web_root, path) < (int)sizeof(full))
+		found = stat(full, &st) == 0;
+	rg_config_free(cfg);
+	return found;
+}
+
+/* roomgate authenticates requests itself. Without an authorization handler,
+ * civetweb looks for a .htpasswd file (a stat() per request) and, when the
+ * web root holds one, answers the page with its own 401 and a Digest
+ * challenge: this handler lets every request through to roomgate instead. */
+static int allow_all(struct mg_connection *conn, void *cbdata)
+{
+	(void)conn;
+	(void)cbdata;
+	return 1;
+}
+
+static int api_handler(struct mg_connection *conn, void *cbdata)
+{
+	rg_mount *m = cbdata;
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	rg_request_t req = {0};
+	rg_response_t resp = {0};
+	struct timespec t0;
+	char *body = NULL;
+	size_t len = 0;
+	bool too_large = ri->content_length > RG_MAX_BODY;
+	const char *path = ri->local_uri;
+	int status;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (m->plen) {
+		path += m->plen;
+		if (!*path)
+			path = "/";
+	}
+	req.method = ri->request_method;
+	req.path = path;
+	req.query = ri->query_string;
+	req.remote_addr = ri->remote_addr;
+	req.header = conn_header;
+	req.header_ctx = conn;
+	if (too_large) {
+		/* not read: answer 413 from the declared length and close */
+		req.body_len = (size_t)ri->content_length;
+	} else if (ri->content_length != 0) {
+		/* sized from Content-Length when there is one (chunked: the limit) */
+		size_t cap = ri->content_length > 0 ? (size_t)ri->content_length + 1 : RG_MAX_BODY + 1;
+		body = malloc(cap + 1);
+		if (!body)
+			return 500;
+		for (;;) {
+			int n = len < cap ? mg_read(conn, body + len, cap - len) : 0;
+			if (n <= 0)
+				break;
+			len += (size_t)n;
+			if (len > RG_MAX_BODY) {
+				too_large = true;
+				break;
+			}
+		}
+		body[len] = '\0';
+		req.body = body;
+		req.body_len = len;
+	}
+	if (!rg_app_handle(m->app, &req, &resp)) {
+		if (!m->embedded && (!strcmp(req.method, "GET") || !strcmp(req.method, "HEAD"))) {
+			free(body);
+			return 0; /* static files */
+		}
+		if (!m->embedded && static_exists(m->app, path)) {
+			/* never civetweb's PUT/DELETE/WebDAV handling of the web root */
+			send_error(conn, 405, "the web page is read-only: use GET", false, "Allow: GET, HEAD");
+			free(body);
+			return 405;
+		}
+		error_response(&resp, 404, "not found");
+	}
+	send_response(conn, &resp, too_large);
+	rg_copy(req_user, sizeof(req_user), resp.user);
+	status = resp.status;
+	if (m->embedded)
+		log_access(conn, m->app, status, ms_since(&t0), resp.user);
+	rg_response_clear(&resp);
+	free(body);
+	return status;
+}
+
+rg_err rg_civetweb_mount(rg_app_t *app, struct mg_context *ctx, const char *prefix)
+{
+	rg_mount *m;
+	char *pattern;
+	size_t n;
+
+	if (!app || !ctx || !prefix || prefix[0] != '/')
+		return RG_ERR_INVALID;
+	if (!(m = rg_app_add_mount(app, prefix, true)))
+		return RG_ERR_NOMEM;
+	n = m->plen + 2;
+	if (!(pattern = malloc(n)))
+		return RG_ERR_NOMEM;
+	/* civetweb matches handler URIs as prefixes */
+	snprintf(pattern, n, "%s", m->plen ? m->prefix : "/");
+	mg_set_request_handler(ctx, pattern, api_handler, m);
+	free(pattern);
+	return RG_OK;
+}
+
+/* RFC 9112 6.3: a request with two Content-Length headers, or with both
+ * Content-Length and Transfer-Encoding, has no agreed end; a proxy in front
+ * and roomgate could split it differently (request smuggling). */
+static bool framing_ok(const struct mg_connection *conn)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	int cl = 0, te = 0;
+
+	for (int i = 0; i < ri->num_headers; i++) {
+		if (!strcasecmp(ri->http_headers[i].name, "Content-Length"))
+			cl++;
+		else if (!strcasecmp(ri->http_headers[i].name, "Transfer-Encoding"))
+			te++;
+	}
+	return cl <= 1 && !(cl && te);
+}
+
+static int begin_request(struct mg_connection *conn)
+{
+	rg_server_t *srv = mg_get_user_data(mg_get_context(conn));
+
+	if (srv)
+		atomic_fetch_add(&srv->in_flight, 1);
+	clock_gettime(CLOCK_MONOTONIC, &req_start);
+	req_user[0] = '\0';
+	if (!framing_ok(conn)) {
+		send_error(conn, 400, "ambiguous message length (Content-Length and "
+				      "Transfer-Encoding, or two Content-Length headers)", true, NULL);
+		return 400;
+	}
+	return 0;
+}
+
+static void end_request(const struct mg_connection *conn, int status)
+{
+	rg_server_t *srv = mg_get_user_data(mg_get_context(conn));
+
+	if (!srv)
+		return;
+	atomic_fetch_sub(&srv->in_flight, 1);
+	log_access(conn, srv->mount->app, status, ms_since(&req_start), req_user);
+}
+
+/* TLS set up by us (civetweb's ssl_certificate wants key and chain in one
+ * file): nothing older than TLS 1.2, and the chain and key loaded as
+ * `config check` loaded them. */
+static int init_ssl(void *ssl_ctx, void *user_data)
+{
+	rg_server_t *srv = user_data;
+	rg_error err = {0};
+
+	if (SSL_CTX_set_min_proto_version(ssl_ctx, TLS1_2_VERSION) != 1) {
+		rg_log("error", "tls_failed", "cannot require TLS 1.2");
+		return -1;
+	}
+	if (rg_tls_use(ssl_ctx, srv->tls_cert, srv->tls_key, &err)) {
+		rg_log("error", "tls_failed", err.message);
+		return -1;
+	}
+	return 1;
+}
+
+/* Loads src/base/ssl_shim.c's two objects (SONAMEs libssl.so and libcrypto.so)
+ * from the build tree or the install tree, so that civetweb's
+ * dlopen("libssl.so") finds OpenSSL 3 with the names it expects. */
+static rg_err load_ssl_shims(rg_error *err)
+{
+	static const char *const dirs[] = {ROOMGATE_SHIM_BUILD_DIR, ROOMGATE_SHIM_INSTALL_DIR};
+	static bool loaded;
+	char ssl[512], crypto[512];
+
+	if (loaded)
+		return RG_OK;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(ssl, sizeof(ssl), "%s/libroomgate_ssl_shim.so", dirs[i]);
+		snprintf(crypto, sizeof(crypto), "%s/libroomgate_crypto_shim.so", dirs[i]);
+		if (access(ssl, R_OK) || access(crypto, R_OK))
+			continue;
+		if (!dlopen(crypto, RTLD_NOW | RTLD_LOCAL) || !dlopen(ssl, RTLD_NOW | RTLD_LOCAL))
+			return rg_fail(err, RG_ERR_CONFIG, "config_error", "TLS: cannot load %s: %s",
+				       ssl, dlerror());
+		loaded = true;
+		return RG_OK;
+	}
+	return rg_fail(err, RG_ERR_CONFIG, "config_error",
+		       "TLS: libroomgate_ssl_shim.so not found in %s (install roomgate with "
+		       "cmake --install)", ROOMGATE_SHIM_INSTALL_DIR);
+}
+
+static int log_message(const struct mg_connection *conn, const char *message)
+{
+	(void)conn;
+	rg_log("warn", "civetweb", message);
+	return 1;
+}
+
+static void log_listening(const rg_config_t *cfg, int port)
+{
+	char host[300], url[400];
+	char *colon;
+
+	snprintf(host, sizeof(host), "%s", cfg->listen);
+	if ((colon = strrchr(host, ':')))
+		*colon = '\0';
+	if (!host[0] || !strcmp(host, "0.0.0.0"))
+		snprintf(host, sizeof(host), "127.0.0.1");
+	snprintf(url, sizeof(url), "%s://%s:%d", cfg->tls_cert ? "https" : "http", host, port);
+	rg_log_json("info", "listening",
+		    json_pack("{s:s,s:i,s:s,s:b,s:b,s:s?}", "msg", "roomgate is listening", "port", port,
+			      "url", url, "tls", cfg->tls_cert != NULL, "dev", cfg->dev, "web_root",
+			      cfg->web_root));
+}
+
+rg_err rg_server_start(rg_app_t *app, rg_server_t **out, rg_error *err)
+{
+	static int lib_init;
+	rg_config_t *cfg = rg_app_config(app);
+	struct mg_callbacks cb;
+	struct mg_server_port ports[4];
+	struct mg_init_data init;
+	struct mg_error_data ed;
+	char errtxt[256] = "";
+	const char *options[32];
+	char listen_spec[320], threads[24], req_ms[24], ka_ms[24];
+	int n = 0, np;
+	rg_server_t *srv = NULL;
+	rg_err rc = RG_OK;
+
+	*out = NULL;
+	if (cfg->tls_cert && (rc = load_ssl_shims(err)))
+		goto out;
+	if (!lib_init) {
+		mg_init_library(cfg->tls_cert ? MG_FEATURES_TLS : 0);
+		lib_init = 1;
+	}
+	srv = calloc(1, sizeof(*srv));
+	if (!srv) {
+		rc = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+		goto out;
+	}
+	if (!(srv->mount = rg_app_add_mount(app, "", false))) {
+		rc = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+		goto out;
+	}
+	/* civetweb marks TLS listeners with a trailing 's' */
+	snprintf(listen_spec, sizeof(listen_spec), "%s%s", cfg->listen, cfg->tls_cert ? "s" : "");
+	if (cfg->tls_cert && (!(srv->tls_cert = strdup(cfg->tls_cert)) ||
+			      !(srv->tls_key = strdup(cfg->tls_key)))) {
+		rc = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+		goto out;
+	}
+	options[n++] = "listening_ports";
+	options[n++] = listen_spec;
+	options[n++] = "max_request_size";
+	options[n++] = "16384";
+	snprintf(threads, sizeof(threads), "%ld", cfg->max_connections);
+	snprintf(req_ms, sizeof(req_ms), "%ld", cfg->request_timeout * 1000);
+	snprintf(ka_ms, sizeof(ka_ms), "%ld", cfg->keep_alive_timeout * 1000);
+	options[n++] = "num_threads";
+	options[n++] = threads;
+	options[n++] = "tcp_nodelay";
+	options[n++] = "1";
+	options[n++] = "enable_keep_alive";
+	options[n++] = "yes";
+	options[n++] = "keep_alive_timeout_ms";
+	options[n++] = ka_ms;
+	options[n++] = "request_timeout_ms";
+	options[n++] = req_ms;
+	options[n++] = "enable_directory_listing";
+	options[n++] = "no";
+	options[n++] = "access_control_allow_origin";
+	options[n++] = "";
+	if (cfg->web_root) {
+		options[n++] = "document_root";
+		options[n++] = cfg->web_root;
+	}
+	options[n] = NULL;
+	memset(&cb, 0, sizeof(cb));
+	cb.begin_request = begin_request;
+	cb.end_request = end_request;
+	cb.http_error = http_error;
+	cb.log_message = log_message;
+	if (cfg->tls_cert)
+		cb.init_ssl = init_ssl;
+	memset(&init, 0, sizeof(init));
+	init.callbacks = &cb;
+	init.user_data = srv;
+	init.configuration_options = options;
+	memset(&ed, 0, sizeof(ed));
+	ed.text = errtxt;
+	ed.text_buffer_size = sizeof(errtxt);
+	srv->ctx = mg_start2(&init, &ed);
+	if (!srv->ctx) {
+		rc = rg_fail(err, RG_ERR_IO, "listen_failed", "cannot listen on %s: %s", cfg->listen,
+			     errtxt[0] ? errtxt : "unknown error");
+		goto out;
+	}
+	mg_set_auth_handler(srv->ctx, "/", allow_all, NULL);
+	mg_set_request_handler(srv->ctx, "/", api_handler, srv->mount);
+	np = mg_get_server_ports(srv->ctx, 4, ports);
+	srv->port = np > 0 ? ports[0].port : 0;
+	log_listening(cfg, srv->port);
+	*out = srv;
+	srv = NULL;
+out:
+	if (srv) {
+		if (srv->ctx)
+			mg_stop(srv->ctx);
+		free(srv->tls_cert);
+		free(srv->tls_key);
+		free(srv);
+	}
+	rg_config_free(cfg);
+	return rc;
+}
+
+int rg_server_port(const rg_server_t *srv)
+{
+	return srv ? srv->port : 0;
+}
+
+void rg_server_stop(rg_server_t *srv)
+{
+	struct timespec pause = {0, 10 * 1000 * 1000};
+
+	if (!srv)
+		return;
+	/* civetweb refuses writes once stopping, so let requests in flight
+	 * finish first (bounded: 15 s) */
+	for (int i = 0; i < 1500 && atomic_load(&srv->in_flight) > 0; i++)
+		nanosleep(&pause, NULL);
+	mg_stop(srv->ctx);
+	free(srv->tls_cert);
+	free(srv->tls_key);
+	free(srv);
+}

@@ -1,0 +1,94 @@
+/*
+ * metrics.c - the server's counters (requests by route and status, latency,
+ * tokens issued, failed authentications, LiveKit API calls) and their
+ * Prometheus text for GET /metrics. Lock-free: atomics only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "http/metrics.h"
+#include "livekit/api.h"
+
+static const char *const route_names[RG_ROUTE_COUNT] = {"token",   "sessions", "login", "profiles",
+							 "dispatch", "healthz", "metrics",  "other"};
+static const int statuses[RG_METRICS_STATUSES] = {200, 201, 204, 400, 401, 403, 404, 405,
+			       413, 415, 429, 500, 502, 503};
+static const double buckets[RG_METRICS_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+				 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+
+void rg_metrics_token_issued(rg_metrics *m)
+{
+	atomic_fetch_add(&m->tokens_issued, 1);
+}
+
+void rg_metrics_auth_failed(rg_metrics *m)
+{
+	atomic_fetch_add(&m->auth_failures, 1);
+}
+
+void rg_metrics_record(rg_metrics *m, int route, int status, double secs)
+{
+	size_t s, b;
+
+	for (s = 0; s < RG_METRICS_STATUSES && statuses[s] != status; s++)
+		;
+	atomic_fetch_add(&m->requests[route][s], 1);
+	for (b = 0; b < RG_METRICS_BUCKETS && secs > buckets[b]; b++)
+		;
+	atomic_fetch_add(&m->latency[b], 1);
+	atomic_fetch_add(&m->latency_us_sum, (unsigned long)(secs * 1e6));
+}
+
+
+/* Prometheus text exposition format (malloc'd; NULL if out of memory). */
+char *rg_metrics_render(rg_metrics *m)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	unsigned long cum = 0;
+
+	if (!(f = open_memstream(&buf, &len)))
+		return NULL;
+	fputs("# HELP roomgate_requests_total HTTP requests by route and status.\n"
+	      "# TYPE roomgate_requests_total counter\n", f);
+	for (int r = 0; r < RG_ROUTE_COUNT; r++)
+		for (size_t s = 0; s <= RG_METRICS_STATUSES; s++) {
+			unsigned long n = atomic_load(&m->requests[r][s]);
+			if (n)
+				fprintf(f, "roomgate_requests_total{route=\"%s\",status=\"%s%d\"} %lu\n",
+					route_names[r], s == RG_METRICS_STATUSES ? "other" : "",
+					s == RG_METRICS_STATUSES ? 0 : statuses[s], n);
+		}
+	fputs("# HELP roomgate_request_duration_seconds API request latency.\n"
+	      "# TYPE roomgate_request_duration_seconds histogram\n", f);
+	for (size_t b = 0; b < RG_METRICS_BUCKETS; b++) {
+		cum += atomic_load(&m->latency[b]);
+		fprintf(f, "roomgate_request_duration_seconds_bucket{le=\"%g\"} %lu\n", buckets[b], cum);
+	}
+	cum += atomic_load(&m->latency[RG_METRICS_BUCKETS]);
+	fprintf(f, "roomgate_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
+	fprintf(f, "roomgate_request_duration_seconds_sum %.6f\n",
+		(double)atomic_load(&m->latency_us_sum) / 1e6);
+	fprintf(f, "roomgate_request_duration_seconds_count %lu\n", cum);
+	fprintf(f, "# HELP roomgate_tokens_issued_total LiveKit tokens issued.\n"
+		   "# TYPE roomgate_tokens_issued_total counter\n"
+		   "roomgate_tokens_issued_total %lu\n"
+		   "# HELP roomgate_auth_failures_total Requests refused for missing or bad credentials.\n"
+		   "# TYPE roomgate_auth_failures_total counter\n"
+		   "roomgate_auth_failures_total %lu\n",
+		atomic_load(&m->tokens_issued), atomic_load(&m->auth_failures));
+	{
+		unsigned long calls, failures;
+		rg_lk_counters(&calls, &failures);
+		fprintf(f, "# HELP roomgate_livekit_api_calls_total Calls to LiveKit's API (dispatch, room checks).\n"
+			   "# TYPE roomgate_livekit_api_calls_total counter\n"
+			   "roomgate_livekit_api_calls_total %lu\n"
+			   "# HELP roomgate_livekit_api_failures_total Failed calls to LiveKit's API.\n"
+			   "# TYPE roomgate_livekit_api_failures_total counter\n"
+			   "roomgate_livekit_api_failures_total %lu\n",
+			calls, failures);
+	}
+	fclose(f);
+	return buf;
+}

@@ -1,0 +1,286 @@
+/*
+ * api.c - LiveKit's server API (Twirp over HTTP, JSON) via libcurl.
+ *
+ * Used for what a token cannot do: dispatching agents into rooms that
+ * already exist (AgentDispatchService) and asking whether a room exists
+ * (RoomService/ListRooms). Each call is signed with a short-lived token
+ * holding only the grant that call needs. Timeouts are short and TLS is
+ * verified; any failure is RG_ERR_UPSTREAM (502) carrying LiveKit's message.
+ */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/jsonw.h"
+#include "base/util.h"
+#include "livekit/api.h"
+#include "livekit/sign.h"
+
+#define LK_MAX_RESPONSE (1024 * 1024)
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static atomic_ulong api_calls, api_failures;
+
+static void curl_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void rg_lk_counters(unsigned long *calls, unsigned long *failures)
+{
+	*calls = atomic_load(&api_calls);
+	*failures = atomic_load(&api_failures);
+}
+
+typedef struct buf {
+	char *p;
+	size_t n;
+	bool overflow;
+} buf;
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	buf *b = ud;
+	size_t add = size * nmemb;
+	char *np;
+
+	if (b->n + add > LK_MAX_RESPONSE) {
+		b->overflow = true;
+		return 0;
+	}
+	np = realloc(b->p, b->n + add + 1);
+	if (!np)
+		return 0;
+	b->p = np;
+	memcpy(b->p + b->n, ptr, add);
+	b->n += add;
+	b->p[b->n] = '\0';
+	return add;
+}
+
+/* ws://host -> http://host, wss:// -> https://, trailing '/' dropped. */
+static char *http_base(const char *url)
+{
+	const char *rest = url;
+	const char *scheme = "http://";
+	char *out;
+	size_t n;
+
+	if (!strncmp(url, "wss://", 6)) {
+		scheme = "https://";
+		rest = url + 6;
+	} else if (!strncmp(url, "ws://", 5)) {
+		rest = url + 5;
+	} else if (!strncmp(url, "https://", 8)) {
+		scheme = "https://";
+		rest = url + 8;
+	} else if (!strncmp(url, "http://", 7)) {
+		rest = url + 7;
+	}
+	n = strlen(scheme) + strlen(rest) + 1;
+	if (!(out = malloc(n)))
+		return NULL;
+	snprintf(out, n, "%s%s", scheme, rest);
+	while (n > 2 && out[strlen(out) - 1] == '/')
+		out[strlen(out) - 1] = '\0';
+	return out;
+}
+
+/* A 10-minute server token carrying `video` grants only. */
+static rg_err api_token(const rg_livekit *lk, json_t *video, char **out, rg_error *err)
+{
+	time_t now = rg_now();
+	json_t *p = json_pack("{s:s,s:O}", "sub", "roomgate", "video", video);
+	rg_err rc;
+
+	if (!p)
+		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+	rc = rg_signer_sign_json(lk->signer, p, true, now, now + 600, out)
+		     ? rg_fail(err, RG_ERR_CRYPTO, "crypto_error", "cannot sign the API token")
+		     : RG_OK;
+	json_decref(p);
+	return rc;
+}
+
+rg_err rg_lk_call(const rg_livekit *lk, const char *method, json_t *video, const json_t *req,
+		  json_t **resp, rg_error *err)
+{
+	CURL *curl = NULL;
+	struct curl_slist *hdrs = NULL;
+	char *base = NULL, *url = NULL, *token = NULL, *body = NULL, *authz = NULL;
+	char cerr[CURL_ERROR_SIZE] = "";
+	buf b = {0};
+	long status = 0;
+	size_t n;
+	CURLcode cc;
+	rg_err rc = RG_OK;
+	json_t *r = NULL;
+
+	*resp = NULL;
+	pthread_once(&curl_once, curl_init);
+	atomic_fetch_add(&api_calls, 1);
+	base = http_base(lk->url);
+	body = rg_json_compact(req);
+	if (!base || !body || (rc = api_token(lk, video, &token, err)))
+		goto out;
+	n = strlen(base) + strlen(method) + 16;
+	url = malloc(n);
+	authz = malloc(strlen(token) + 32);
+	if (!url || !authz) {
+		rc = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+		goto out;
+	}
+	snprintf(url, n, "%s/twirp/%s", base, method);
+	snprintf(authz, strlen(token) + 32, "Authorization: Bearer %s", token);
+	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	hdrs = curl_slist_append(hdrs, authz);
+	if (!(curl = curl_easy_init()) || !hdrs) {
+		rc = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+		goto out;
+	}
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	cc = curl_easy_perform(curl);
+	if (cc != CURLE_OK) {
+		rc = rg_fail(err, RG_ERR_UPSTREAM, "livekit_unreachable", "LiveKit API at %s: %s", base,
+			     b.overflow ? "response too large" : cerr[0] ? cerr : curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	r = b.p ? rg_json_load(b.p, b.n, 0, NULL) : NULL;
+	if (status < 200 || status > 299) {
+		const char *code = rg_json_str(r, "code"), *msg = rg_json_str(r, "msg");
+		bool missing = code && !strcmp(code, "not_found");
+		rc = rg_fail(err, missing ? RG_ERR_NOT_FOUND : RG_ERR_UPSTREAM,
+			     missing ? "not_found" : "livekit_error", "LiveKit %s answered %ld%s%s%s%s",
+			     method, status, code ? ": " : "", code ? code : "", msg ? ": " : "",
+			     msg ? msg : "");
+		goto out;
+	}
+	if (!json_is_object(r)) {
+		rc = rg_fail(err, RG_ERR_UPSTREAM, "livekit_error", "LiveKit %s: response is not JSON",
+			     method);
+		goto out;
+	}
+	*resp = r;
+	r = NULL;
+out:
+	if (rc)
+		atomic_fetch_add(&api_failures, 1);
+	json_decref(r);
+	curl_slist_free_all(hdrs);
+	if (curl)
+		curl_easy_cleanup(curl);
+	free(b.p);
+	free(base);
+	free(url);
+	free(body);
+	rg_free_secret(token);
+	rg_free_secret(authz);
+	return rc;
+}
+
+static json_t *room_admin(const char *room)
+{
+	return json_pack("{s:b,s:s}", "roomAdmin", 1, "room", room);
+}
+
+rg_err rg_lk_room_exists(const rg_livekit *lk, const char *room, bool *exists, rg_error *err)
+{
+	json_t *video = json_pack("{s:b}", "roomList", 1);
+	json_t *req = json_pack("{s:[s]}", "names", room), *resp = NULL;
+	rg_err rc = rg_lk_call(lk, "livekit.RoomService/ListRooms", video, req, &resp, err);
+
+	*exists = !rc && json_array_size(json_object_get(resp, "rooms")) > 0;
+	json_decref(video);
+	json_decref(req);
+	json_decref(resp);
+	return rc;
+}
+
+rg_err rg_lk_list_dispatches(const rg_livekit *lk, const char *room, json_t **out, rg_error *err)
+{
+	json_t *video, *req;
+	bool exists = false;
+	rg_err rc;
+
+	/* LiveKit answers ListDispatch for a room that does not exist with a
+	 * 503 after 3 s; a room that does not exist has no dispatches */
+	if ((rc = rg_lk_room_exists(lk, room, &exists, err)))
+		return rc;
+	if (!exists) {
+		*out = json_pack("{s:[]}", "agent_dispatches");
+		return *out ? RG_OK : rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+	}
+	video = room_admin(room);
+	req = json_pack("{s:s}", "room", room);
+	rc = rg_lk_call(lk, "livekit.AgentDispatchService/ListDispatch", video, req, out, err);
+	json_decref(video);
+	json_decref(req);
+	if (!rc && !json_object_get(*out, "agent_dispatches") && !json_object_get(*out, "agentDispatches"))
+		json_object_set_new(*out, "agent_dispatches", json_array());
+	return rc;
+}
+
+rg_err rg_lk_delete_dispatch(const rg_livekit *lk, const char *room, const char *id, json_t **out,
+			     rg_error *err)
+{
+	json_t *video = room_admin(room), *req = json_pack("{s:s,s:s}", "dispatch_id", id, "room", room);
+	rg_err rc = rg_lk_call(lk, "livekit.AgentDispatchService/DeleteDispatch", video, req, out, err);
+
+	json_decref(video);
+	json_decref(req);
+	return rc;
+}
+
+rg_err rg_lk_dispatch(const rg_livekit *lk, const char *room, const json_t *agent, bool *created,
+		      json_t **out, rg_error *err)
+{
+	const char *name = rg_json_str(agent, "agentName");
+	json_t *list = NULL, *dispatches, *d, *video = NULL, *req = NULL;
+	size_t i;
+	rg_err rc;
+
+	*out = NULL;
+	*created = false;
+	/* idempotent: an agent that already has a dispatch in the room is not
+	 * started twice (a token dispatch plus an API one would start two) */
+	if ((rc = rg_lk_list_dispatches(lk, room, &list, err)))
+		return rc;
+	dispatches = json_object_get(list, "agent_dispatches");
+	if (!dispatches)
+		dispatches = json_object_get(list, "agentDispatches");
+	json_array_foreach(dispatches, i, d) {
+		const char *dn = rg_json_str(d, "agent_name");
+		if (!dn)
+			dn = rg_json_str(d, "agentName");
+		if (dn && !strcmp(dn, name)) {
+			*out = json_incref(d);
+			json_decref(list);
+			return RG_OK;
+		}
+	}
+	json_decref(list);
+	video = room_admin(room);
+	req = json_pack("{s:s,s:s,s:s}", "agent_name", name, "room", room, "metadata",
+			rg_json_str(agent, "metadata") ? rg_json_str(agent, "metadata") : "");
+	if (req && rg_json_str(agent, "deployment"))
+		json_object_set_new(req, "deployment", json_string(rg_json_str(agent, "deployment")));
+	rc = rg_lk_call(lk, "livekit.AgentDispatchService/CreateDispatch", video, req, out, err);
+	*created = rc == RG_OK;
+	json_decref(video);
+	json_decref(req);
+	return rc;
+}

@@ -1,0 +1,27 @@
+/*
+ * jwt.h - the checks every JWT roomgate reads goes through (jwt.c).
+ */
+#ifndef RG_LIVEKIT_JWT_H
+#define RG_LIVEKIT_JWT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "roomgate.h"
+
+#define RG_LEEWAY 60 /* seconds of clock skew allowed on exp and nbf */
+
+/* One base64url part of a JWT as JSON (new reference), or NULL. */
+json_t *rg_jwt_decode_part(const char *s, size_t n);
+/* Both JSON parts of a JWT decode and are nested at most RG_MAX_JSON_DEPTH. */
+bool rg_jwt_parts_ok(const char *jwt);
+/* A JWT payload's exp (required, integer) and nbf (optional, integer) at
+ * `now`, with RG_LEEWAY: one check for every token roomgate signs. */
+rg_err rg_jwt_check_times(const json_t *payload, time_t now, rg_error *err);
+/* Verifies an HS256 JWT with `secret` (alg must be HS256, nbf/exp with leeway)
+ * and returns the payload (new reference). */
+rg_err rg_jwt_verify_hs256(const char *jwt, const char *secret, time_t now,
+			   json_t **payload, rg_error *err);
+
+#endif
