@@ -1,7 +1,9 @@
 /*
  * issue.c - the join-token flow shared by POST /token and POST /v1/sessions:
- * rule -> room (given and allowed, or provisioned) -> identity -> grants ->
- * agents (each through policy) -> signed LiveKit token.
+ * rule -> room (given and allowed, or provisioned) -> identity -> token with
+ * grants -> room config -> agents (each through policy) -> dispatch (in the
+ * token, or through the API for a live room) -> signed LiveKit token. Each
+ * step is one function below; rg_join_issue runs them in order.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -73,174 +75,229 @@ static rg_err add_to_response(json_t *agents_out, const json_t *agent)
 		       : RG_OK;
 }
 
-rg_err rg_join_issue(const rg_config_t *cfg, const rg_user_t *user, const rg_join *req,
-		     rg_join_result *res, rg_error *err)
-{
+/* One join request on its way through the steps below. */
+typedef struct join {
+	const rg_config_t *cfg;
+	const rg_user_t *user;
+	const rg_join *req;
+	rg_join_result *res;
 	const rg_rule *rule;
-	rg_roomconfig_t *rc = NULL;
-	rg_token_t *tok = NULL;
-	rg_user_t acting = {0};
-	const rg_user_t *subject = user;
-	json_t *requested = NULL, *agent, *resolved = NULL, *all = NULL;
-	const char *identity, *k;
-	json_t *v;
-	size_t i;
-	long ttl;
-	rg_err e = RG_OK;
+	const char *identity;
+	rg_user_t acting;          /* an API key acting for a user */
+	const rg_user_t *subject;  /* who metadata templates see: user or &acting */
+	rg_token_t *tok;
+	rg_roomconfig_t *rc;       /* the token's roomConfig, agents aside */
+	json_t *requested;         /* room_config.agents as asked */
+	json_t *agents;            /* every agent as policy resolved it */
+} join;
 
-	memset(res, 0, sizeof(*res));
-	if (!(rule = rg_policy_rule(cfg, user)))
+static rg_err out_of_memory(rg_error *err)
+{
+	return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+}
+
+static rg_err find_rule(join *j, rg_error *err)
+{
+	if (!(j->rule = rg_policy_rule(j->cfg, j->user)))
 		return rg_fail(err, RG_ERR_FORBIDDEN, "no_matching_rule",
-			       "no rule allows user '%s' (authenticated by %s)", user->id,
-			       user->method ? user->method : "?");
-	if (req->room) {
-		if (!room_name_ok(req->room))
+			       "no rule allows user '%s' (authenticated by %s)", j->user->id,
+			       j->user->method ? j->user->method : "?");
+	return RG_OK;
+}
+
+/* The room asked for, if the rule allows it; else a new unique room. */
+static rg_err choose_room(join *j, rg_error *err)
+{
+	const char *room = j->req->room;
+
+	if (room) {
+		if (!room_name_ok(room))
 			return rg_fail(err, RG_ERR_INVALID, "invalid_request",
 				       "room_name must be 1 to 256 characters without control "
 				       "characters");
-		if (!rg_policy_room_allowed(rule, req->room))
+		if (!rg_policy_room_allowed(j->rule, room))
 			return rg_fail(err, RG_ERR_FORBIDDEN, "room_not_allowed",
-				       "rule '%s' does not allow user '%s' into room '%s'", rule->name,
-				       user->id, req->room);
-		rg_copy(res->room, sizeof(res->room), req->room);
-	} else {
-		if (!rule->session_rooms)
-			return rg_fail(err, RG_ERR_FORBIDDEN, "room_not_allowed",
-				       "rule '%s' does not let user '%s' create session rooms; give "
-				       "a room_name",
-				       rule->name, user->id);
-		if (rg_room_new_name(cfg->room_prefix, res->room, sizeof(res->room)))
-			return rg_fail(err, RG_ERR_CRYPTO, NULL, "cannot make a room name");
+				       "rule '%s' does not allow user '%s' into room '%s'",
+				       j->rule->name, j->user->id, room);
+		rg_copy(j->res->room, sizeof(j->res->room), room);
+		return RG_OK;
 	}
-	identity = req->identity ? req->identity : user->id;
-	if (strcmp(identity, user->id) && !user->may_act_for_others)
+	if (!j->rule->session_rooms)
+		return rg_fail(err, RG_ERR_FORBIDDEN, "room_not_allowed",
+			       "rule '%s' does not let user '%s' create session rooms; give "
+			       "a room_name",
+			       j->rule->name, j->user->id);
+	if (rg_room_new_name(j->cfg->room_prefix, j->res->room, sizeof(j->res->room)))
+		return rg_fail(err, RG_ERR_CRYPTO, NULL, "cannot make a room name");
+	return RG_OK;
+}
+
+/* The caller's own identity; another only for API keys that may act for
+ * users, and then templates see that user, not the key. */
+static rg_err choose_identity(join *j, rg_error *err)
+{
+	const rg_user_t *user = j->user;
+
+	j->identity = j->req->identity ? j->req->identity : user->id;
+	if (strcmp(j->identity, user->id) && !user->may_act_for_others)
 		return rg_fail(err, RG_ERR_FORBIDDEN, "identity_not_allowed",
 			       "participant_identity can only be chosen by API-key callers; "
 			       "user '%s' joins as '%s'",
 			       user->id, user->id);
-	if (!*identity || strlen(identity) > RG_MAX_NAME)
+	if (!*j->identity || strlen(j->identity) > RG_MAX_NAME)
 		return rg_fail(err, RG_ERR_INVALID, "invalid_request",
 			       "participant_identity must be 1 to 256 characters");
+	j->subject = user;
+	if (strcmp(j->identity, user->id)) {
+		if (rg_user_set(&j->acting, j->identity, j->req->name ? j->req->name : j->identity,
+				user->groups, user->ngroups, user->method))
+			return out_of_memory(err);
+		j->subject = &j->acting;
+	}
+	return RG_OK;
+}
 
-	/* an API key acting for a user: templates see that user, not the key */
-	if (strcmp(identity, user->id)) {
-		if (rg_user_set(&acting, identity, req->name ? req->name : identity, user->groups,
-				user->ngroups, user->method)) {
-			e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
-			goto out;
-		}
-		subject = &acting;
-	}
-	tok = rg_token_new();
-	res->agents = json_array();
-	if (!tok || !res->agents) {
-		e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
-		goto out;
-	}
-	if (rg_token_set_identity(tok, identity) || rg_token_set_room(tok, res->room) ||
-	    rg_token_set_name(tok, req->name ? req->name : subject->name) ||
-	    (req->metadata && *req->metadata && rg_token_set_metadata(tok, req->metadata))) {
-		e = rg_fail(err, RG_ERR_INVALID, "invalid_request",
-			    "participant name or metadata is too long or not UTF-8");
-		goto out;
-	}
+/* Identity, room, name, metadata, attributes, the rule's grants and TTL. */
+static rg_err start_token(join *j, rg_error *err)
+{
+	const rg_join *req = j->req;
+	const char *k;
+	json_t *v;
+	long ttl;
+	rg_err e;
+
+	if (!(j->tok = rg_token_new()) || !(j->res->agents = json_array()))
+		return out_of_memory(err);
+	if (rg_token_set_identity(j->tok, j->identity) || rg_token_set_room(j->tok, j->res->room) ||
+	    rg_token_set_name(j->tok, req->name ? req->name : j->subject->name) ||
+	    (req->metadata && *req->metadata && rg_token_set_metadata(j->tok, req->metadata)))
+		return rg_fail(err, RG_ERR_INVALID, "invalid_request",
+			       "participant name or metadata is too long or not UTF-8");
 	json_object_foreach((json_t *)req->attributes, k, v) {
-		if (rg_token_set_attribute(tok, k, json_string_value(v))) {
-			e = rg_fail(err, RG_ERR_INVALID, "invalid_request",
-				    "participant_attributes.%s must be a string", k);
-			goto out;
-		}
+		if (rg_token_set_attribute(j->tok, k, json_string_value(v)))
+			return rg_fail(err, RG_ERR_INVALID, "invalid_request",
+				       "participant_attributes.%s must be a string", k);
 	}
-	if ((e = rg_token_merge_grants(tok, rule->grants, err)))
-		goto out;
-	ttl = rule->ttl ? rule->ttl : cfg->default_ttl;
-	rg_token_set_ttl(tok, ttl < cfg->max_ttl ? ttl : cfg->max_ttl);
+	if ((e = rg_token_merge_grants(j->tok, j->rule->grants, err)))
+		return e;
+	ttl = j->rule->ttl ? j->rule->ttl : j->cfg->default_ttl;
+	rg_token_set_ttl(j->tok, ttl < j->cfg->max_ttl ? ttl : j->cfg->max_ttl);
+	return RG_OK;
+}
 
-	if (req->room_config) {
-		const char *name;
-		if ((e = rg_roomconfig_from_json(req->room_config, &rc, err)))
-			goto out;
-		name = rg_json_str(rc->obj, "name");
-		if (name && strcmp(name, res->room)) {
-			e = rg_fail(err, RG_ERR_INVALID, "invalid_room_config",
-				    "room_config.name must be empty or equal the room name");
-			goto out;
-		}
-		requested = json_object_get(rc->obj, "agents");
-		json_incref(requested);
-		json_object_del(rc->obj, "agents");
-	} else if (!(rc = rg_roomconfig_new())) {
-		e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
-		goto out;
-	}
-	if (!(all = json_array())) {
-		e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
-		goto out;
-	}
-	json_array_foreach(requested, i, agent) {
-		if ((e = rg_policy_agent(cfg, rule, subject, res->room, rg_json_str(agent, "agentName"),
-					 false, json_object_get(agent, "metadata"),
+/* The client's room_config, validated; its agents are taken out to go
+ * through policy. */
+static rg_err read_room_config(join *j, rg_error *err)
+{
+	const char *name;
+	rg_err e;
+
+	if (!j->req->room_config)
+		return (j->rc = rg_roomconfig_new()) ? RG_OK : out_of_memory(err);
+	if ((e = rg_roomconfig_from_json(j->req->room_config, &j->rc, err)))
+		return e;
+	name = rg_json_str(j->rc->obj, "name");
+	if (name && strcmp(name, j->res->room))
+		return rg_fail(err, RG_ERR_INVALID, "invalid_room_config",
+			       "room_config.name must be empty or equal the room name");
+	j->requested = json_object_get(j->rc->obj, "agents");
+	json_incref(j->requested);
+	json_object_del(j->rc->obj, "agents");
+	return RG_OK;
+}
+
+/* Every agent asked for (by agent name in room_config, or by profile key
+ * from /v1/sessions) as policy allows it, with the server's metadata. */
+static rg_err resolve_agents(join *j, rg_error *err)
+{
+	json_t *agent, *resolved;
+	size_t i;
+	rg_err e;
+
+	if (!(j->agents = json_array()))
+		return out_of_memory(err);
+	json_array_foreach(j->requested, i, agent) {
+		if ((e = rg_policy_agent(j->cfg, j->rule, j->subject, j->res->room,
+					 rg_json_str(agent, "agentName"), false,
+					 json_object_get(agent, "metadata"),
 					 rg_json_str(agent, "deployment"), &resolved, err)))
-			goto out;
+			return e;
 		keep_client_choices(resolved, agent);
-		json_array_append_new(all, resolved);
-		resolved = NULL;
+		json_array_append_new(j->agents, resolved);
 	}
-	json_array_foreach(req->profiles, i, agent) {
-		if (!json_is_string(agent)) {
-			e = rg_fail(err, RG_ERR_INVALID, "invalid_request",
-				    "agents[%zu] must be a profile name", i);
-			goto out;
+	json_array_foreach(j->req->profiles, i, agent) {
+		if (!json_is_string(agent))
+			return rg_fail(err, RG_ERR_INVALID, "invalid_request",
+				       "agents[%zu] must be a profile name", i);
+		if ((e = rg_policy_agent(j->cfg, j->rule, j->subject, j->res->room,
+					 json_string_value(agent), true, j->req->client_metadata,
+					 NULL, &resolved, err)))
+			return e;
+		json_array_append_new(j->agents, resolved);
+	}
+	return RG_OK;
+}
+
+/* A token's agents only act when its connect creates the room; for a live
+ * room LiveKit ignores them, so they are dispatched through the API. */
+static rg_err dispatch_agents(join *j, rg_error *err)
+{
+	bool exists = false;
+	rg_error lkerr = {0};
+	json_t *agent;
+	size_t i;
+	rg_err e;
+
+	if (!json_array_size(j->agents))
+		return RG_OK;
+	if (j->req->room && j->cfg->check_existing_rooms &&
+	    rg_lk_room_exists(&j->cfg->livekit, j->res->room, &exists, &lkerr))
+		rg_log_json("warn", "room_check_failed",
+			    json_pack("{s:s,s:s}", "room", j->res->room, "msg", lkerr.message));
+	j->res->dispatch = exists ? "api" : "token";
+	json_array_foreach(j->agents, i, agent) {
+		if (exists) {
+			json_t *d = NULL;
+			bool created;
+			if ((e = rg_lk_dispatch(&j->cfg->livekit, j->res->room, agent, &created, &d, err)))
+				return e;
+			json_decref(d);
+		} else if (add_to_config(j->rc, agent)) {
+			return out_of_memory(err);
 		}
-		if ((e = rg_policy_agent(cfg, rule, subject, res->room, json_string_value(agent), true,
-					 req->client_metadata, NULL, &resolved, err)))
-			goto out;
-		json_array_append_new(all, resolved);
-		resolved = NULL;
+		if (add_to_response(j->res->agents, agent))
+			return out_of_memory(err);
 	}
-	if (json_array_size(all)) {
-		bool exists = false;
-		rg_error lkerr = {0};
-		/* A token's agents only act when its connect creates the room; for
-		 * a live room LiveKit ignores them, so dispatch through the API. */
-		if (req->room && cfg->check_existing_rooms &&
-		    rg_lk_room_exists(&cfg->livekit, res->room, &exists, &lkerr))
-			rg_log_json("warn", "room_check_failed",
-				    json_pack("{s:s,s:s}", "room", res->room, "msg", lkerr.message));
-		res->dispatch = exists ? "api" : "token";
-		json_array_foreach(all, i, agent) {
-			if (exists) {
-				json_t *d = NULL;
-				bool created;
-				if ((e = rg_lk_dispatch(&cfg->livekit, res->room, agent, &created, &d, err)))
-					goto out;
-				json_decref(d);
-			} else if (add_to_config(rc, agent)) {
-				e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
-				goto out;
-			}
-			if (add_to_response(res->agents, agent)) {
-				e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
-				goto out;
-			}
-		}
-	}
-	if (json_object_size(rc->obj) && rg_token_share_room_config(tok, rc)) {
-		e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
-		goto out;
-	}
-	if (!(res->identity = strdup(identity))) {
-		e = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
-		goto out;
-	}
-	e = rg_token_sign_with(tok, cfg->livekit.signer, 0, &res->jwt, &res->expires_at, err);
-out:
-	rg_user_clear(&acting);
-	json_decref(resolved);
-	json_decref(requested);
-	json_decref(all);
-	rg_roomconfig_free(rc);
-	rg_token_free(tok);
+	return RG_OK;
+}
+
+static rg_err sign(join *j, rg_error *err)
+{
+	if (json_object_size(j->rc->obj) && rg_token_share_room_config(j->tok, j->rc))
+		return out_of_memory(err);
+	if (!(j->res->identity = strdup(j->identity)))
+		return out_of_memory(err);
+	return rg_token_sign_with(j->tok, j->cfg->livekit.signer, 0, &j->res->jwt,
+				  &j->res->expires_at, err);
+}
+
+rg_err rg_join_issue(const rg_config_t *cfg, const rg_user_t *user, const rg_join *req,
+		     rg_join_result *res, rg_error *err)
+{
+	join j = {.cfg = cfg, .user = user, .req = req, .res = res};
+	rg_err e;
+
+	memset(res, 0, sizeof(*res));
+	if (!(e = find_rule(&j, err)) && !(e = choose_room(&j, err)) &&
+	    !(e = choose_identity(&j, err)) && !(e = start_token(&j, err)) &&
+	    !(e = read_room_config(&j, err)) && !(e = resolve_agents(&j, err)) &&
+	    !(e = dispatch_agents(&j, err)))
+		e = sign(&j, err);
+	rg_user_clear(&j.acting);
+	json_decref(j.requested);
+	json_decref(j.agents);
+	rg_roomconfig_free(j.rc);
+	rg_token_free(j.tok);
 	if (e)
 		rg_join_result_clear(res);
 	return e;
