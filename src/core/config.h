@@ -1,6 +1,7 @@
 /*
- * config.h - the parsed, immutable, refcounted configuration (config.c;
- * loading, freeing and the accessors are public in roomgate.h). Each lower
+ * config.h - the parsed, immutable, refcounted configuration: the type
+ * every layer from core/ up reads. config_load.c loads and frees it (public
+ * in roomgate.h) through the section parsers of config_parse.h. Each lower
  * layer reads only its own section: auth the rg_auth_conf, the LiveKit
  * client the rg_livekit.
  */
@@ -65,7 +66,7 @@ struct rg_config {
 	rg_rule *rules; size_t n_rules;
 };
 
-/* The agent profile named `key`, or NULL. */
+/* The agent profile named `key`, or NULL (config_policy.c). */
 const rg_profile *rg_config_profile(const rg_config_t *cfg, const char *key);
 
 #endif

@@ -1,0 +1,139 @@
+/*
+ * config_server.c - the HTTP server's part of the config: connection
+ * limits and timeouts, trusted proxies, the access log, the web root, TLS
+ * (loaded once here so that a bad pair is a config error) and the CORS
+ * origins. config_load.c's parse_root calls rg_cfg_parse_server and
+ * rg_cfg_parse_cors.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/ssl.h>
+
+#include "base/error.h"
+#include "base/tls.h"
+#include "base/util.h"
+#include "core/config_parse.h"
+
+/* The "server" object: limits, timeouts, trusted_proxies. */
+static rg_err parse_limits(rg_config_t *cfg, const json_t *v, rg_error *err)
+{
+	static const char *const keys[] = {"max_connections", "request_timeout",
+					   "keep_alive_timeout", "trusted_proxies", NULL};
+	json_t *mc = json_object_get(v, "max_connections");
+	rg_err rc;
+
+	if ((rc = rg_cfg_only_keys(v, "server", keys, err)) ||
+	    (rc = rg_cfg_get_cidrs(v, "trusted_proxies", "server", &cfg->trusted_proxies,
+				   &cfg->n_trusted_proxies, err)) ||
+	    (rc = rg_cfg_get_duration(v, "request_timeout", "server", &cfg->request_timeout, err)) ||
+	    (rc = rg_cfg_get_duration(v, "keep_alive_timeout", "server", &cfg->keep_alive_timeout,
+				      err)))
+		return rc;
+	if (mc && (!json_is_integer(mc) || json_integer_value(mc) < 1 ||
+		   json_integer_value(mc) > 4096))
+		return rg_cfg_fail(err, "server.max_connections must be an integer from 1 to 4096");
+	if (mc)
+		cfg->max_connections = (long)json_integer_value(mc);
+	if (cfg->request_timeout < 1 || cfg->request_timeout > 600 ||
+	    cfg->keep_alive_timeout < 1 || cfg->keep_alive_timeout > 3600)
+		return rg_cfg_fail(err, "server.request_timeout must be 1s to 10m and "
+					"server.keep_alive_timeout 1s to 1h");
+	return RG_OK;
+}
+
+static rg_err parse_web_root(rg_config_t *cfg, const json_t *root, const char *base_dir,
+			     rg_error *err)
+{
+	char *path = NULL;
+	rg_err rc;
+
+	if ((rc = rg_cfg_get_string(root, "web_root", "config", &path, err)) || !path)
+		return rc;
+	free(cfg->web_root);
+	cfg->web_root = rg_path_resolve(base_dir, path);
+	free(path);
+	return RG_OK;
+}
+
+/* Loads the pair once at config time, so that a missing file or a key that
+ * does not match the certificate is a clear config error, not a failed
+ * handshake later. */
+static rg_err check_tls(const char *cert, const char *key, rg_error *err)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	rg_err rc;
+
+	if (!ctx)
+		return rg_fail(err, RG_ERR_CRYPTO, "crypto_error", "cannot create a TLS context");
+	rc = rg_tls_use(ctx, cert, key, err);
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
+/* The "tls" object: certificate and key PEM files, both required. */
+static rg_err parse_tls(rg_config_t *cfg, const json_t *v, const char *base_dir, rg_error *err)
+{
+	static const char *const keys[] = {"certificate", "key", NULL};
+	char *cert = NULL, *pkey = NULL;
+	rg_err rc;
+
+	if ((rc = rg_cfg_only_keys(v, "tls", keys, err)) ||
+	    (rc = rg_cfg_get_string(v, "certificate", "tls", &cert, err)) ||
+	    (rc = rg_cfg_get_string(v, "key", "tls", &pkey, err))) {
+		free(cert);
+		free(pkey);
+		return rc;
+	}
+	cfg->tls_cert = rg_path_resolve(base_dir, cert);
+	cfg->tls_key = rg_path_resolve(base_dir, pkey);
+	free(cert);
+	free(pkey);
+	if (!cfg->tls_cert || !cfg->tls_key)
+		return rg_cfg_fail(err, "tls needs both certificate and key (PEM files)");
+	return check_tls(cfg->tls_cert, cfg->tls_key, err);
+}
+
+rg_err rg_cfg_parse_server(rg_config_t *cfg, const json_t *root, const char *base_dir,
+			   rg_error *err)
+{
+	json_t *v;
+	rg_err rc;
+
+	if ((v = json_object_get(root, "server")) && (rc = parse_limits(cfg, v, err)))
+		return rc;
+	if ((v = json_object_get(root, "access_log"))) {
+		if (!json_is_boolean(v))
+			return rg_cfg_fail(err, "access_log must be true or false");
+		cfg->access_log = json_is_true(v);
+	}
+	if ((rc = parse_web_root(cfg, root, base_dir, err)))
+		return rc;
+	if ((v = json_object_get(root, "tls")))
+		return parse_tls(cfg, v, base_dir, err);
+	return RG_OK;
+}
+
+static bool origin_pattern_ok(const char *s)
+{
+	return !strcmp(s, "*") || !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8);
+}
+
+rg_err rg_cfg_parse_cors(rg_config_t *cfg, const json_t *root, rg_error *err)
+{
+	static const char *const keys[] = {"origins", NULL};
+	json_t *v = json_object_get(root, "cors");
+	rg_err rc;
+
+	if (!v)
+		return RG_OK;
+	if ((rc = rg_cfg_only_keys(v, "cors", keys, err)) ||
+	    (rc = rg_cfg_get_strings(v, "origins", "cors", &cfg->cors, &cfg->n_cors, err)))
+		return rc;
+	for (size_t i = 0; i < cfg->n_cors; i++)
+		if (!origin_pattern_ok(cfg->cors[i]))
+			return rg_cfg_fail(err, "cors.origins[%zu]: an origin like "
+						"https://app.example.com, http://localhost:* or *",
+					   i);
+	return RG_OK;
+}
