@@ -26,15 +26,18 @@ rg_err rg_tls_use(void *ssl_ctx, const char *cert, const char *key, rg_error *er
 	rg_err rc = RG_OK;
 
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-		rc = rg_fail(err, RG_ERR_CONFIG, "config_error", "tls.certificate: cannot load a PEM certificate from %s", cert);
+		rc = rg_fail(err, RG_ERR_CONFIG, "config_error",
+			     "tls.certificate: cannot load a PEM certificate from %s", cert);
 		goto out;
 	}
 	if (!(f = fopen(key, "r")) || !(pkey = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL))) {
-		rc = rg_fail(err, RG_ERR_CONFIG, "config_error", "tls.key: cannot load an unencrypted PEM private key from %s", key);
+		rc = rg_fail(err, RG_ERR_CONFIG, "config_error",
+			     "tls.key: cannot load an unencrypted PEM private key from %s", key);
 		goto out;
 	}
 	if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 || SSL_CTX_check_private_key(ctx) != 1)
-		rc = rg_fail(err, RG_ERR_CONFIG, "config_error", "tls: the key %s does not match the certificate %s", key, cert);
+		rc = rg_fail(err, RG_ERR_CONFIG, "config_error",
+			     "tls: the key %s does not match the certificate %s", key, cert);
 out:
 	if (f)
 		fclose(f);

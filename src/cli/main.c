@@ -36,6 +36,7 @@ int main(int argc, char **argv)
 		return rg_cli_config_check(argc, argv);
 	if (!strcmp(cmd, "apikey") && !strcmp(sub, "create"))
 		return rg_cli_apikey_create(argc, argv);
-	fprintf(stderr, "roomgate: unknown command '%s%s%s'\n\n%s", cmd, *sub ? " " : "", sub, rg_cli_usage);
+	fprintf(stderr, "roomgate: unknown command '%s%s%s'\n\n%s", cmd, *sub ? " " : "", sub,
+		rg_cli_usage);
 	return 2;
 }
