@@ -98,7 +98,7 @@ static jwt_t *verify_sig(const rg_upstream *up, const char *token, jwt_alg_t alg
 rg_err rg_upstream_verify(const rg_upstream *up, const char *token, rg_user_t *user,
 			  rg_error *err)
 {
-	const char *dot, *alg_s, *kid;
+	const char *dot, *alg_s, *kid, *why;
 	unsigned char *raw = NULL;
 	size_t n = 0;
 	json_t *head = NULL, *p = NULL, *v, *g;
@@ -117,6 +117,10 @@ rg_err rg_upstream_verify(const rg_upstream *up, const char *token, rg_user_t *u
 	raw = rg_b64_decode(token, (size_t)(dot - token), &n);
 	head = raw ? rg_json_load((char *)raw, n, 0, NULL) : NULL;
 	free(raw);
+	if ((why = rg_jwt_header_refused(head))) {
+		rc = bad_token(err, why, NULL);
+		goto out;
+	}
 	alg_s = rg_json_str(head, "alg");
 	kid = rg_json_str(head, "kid");
 	if (!alg_s) {

@@ -1,8 +1,9 @@
 /*
  * jwt.c - the checks every JWT that roomgate reads goes through: the two
- * JSON parts decode (nested at most RG_MAX_JSON_DEPTH), exp/nbf with
- * RG_LEEWAY, and HS256 verification with a plain secret (libjwt) for tokens
- * from elsewhere (`token inspect`). Below both sign.c and token.c.
+ * JSON parts decode (nested at most RG_MAX_JSON_DEPTH), no critical header
+ * extension (crit, b64), exp/nbf with RG_LEEWAY, and HS256 verification
+ * with a plain secret (libjwt) for tokens from elsewhere (`token inspect`).
+ * Below both sign.c and token.c.
  */
 #include <jwt.h>
 #include <stdlib.h>
@@ -41,6 +42,15 @@ bool rg_jwt_parts_ok(const char *jwt)
 	return ok;
 }
 
+const char *rg_jwt_header_refused(const json_t *header)
+{
+	if (json_object_get(header, "crit"))
+		return "token header lists critical extensions (crit) that roomgate does not understand";
+	if (json_object_get(header, "b64"))
+		return "token header has b64 (unencoded payload), which roomgate does not accept";
+	return NULL;
+}
+
 rg_err rg_jwt_check_times(const json_t *payload, time_t now, rg_error *err)
 {
 	json_t *exp = json_object_get(payload, "exp"), *nbf = json_object_get(payload, "nbf");
@@ -61,7 +71,8 @@ rg_err rg_jwt_verify_hs256(const char *token, const char *secret, time_t now, js
 {
 	jwt_t *jwt = NULL;
 	char *grants = NULL;
-	json_t *p = NULL;
+	json_t *p = NULL, *head;
+	const char *why;
 	rg_err rc = RG_OK;
 
 	*payload = NULL;
@@ -70,6 +81,11 @@ rg_err rg_jwt_verify_hs256(const char *token, const char *secret, time_t now, js
 			       "malformed bearer token (not a JWT)");
 	/* libjwt 1.x verifies with the alg named in the token's header; we
 	 * only accept HS256 and check that the header said so. */
+	head = rg_jwt_decode_part(token, strcspn(token, "."));
+	why = rg_jwt_header_refused(head);
+	json_decref(head);
+	if (why)
+		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials", "%s", why);
 	if (jwt_decode(&jwt, token, (const unsigned char *)secret, (int)strlen(secret)) || !jwt ||
 	    jwt_get_alg(jwt) != JWT_ALG_HS256) {
 		rc = rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials",

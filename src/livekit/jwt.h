@@ -16,6 +16,11 @@
 json_t *rg_jwt_decode_part(const char *s, size_t n);
 /* Both JSON parts of a JWT decode and are nested at most RG_MAX_JSON_DEPTH. */
 bool rg_jwt_parts_ok(const char *jwt);
+/* RFC 7515 4.1.11: a header that lists critical extensions ("crit") must be
+ * refused by a recipient that does not understand them, and roomgate
+ * understands none; "b64" (RFC 7797, an unencoded payload) is refused with
+ * or without "crit". NULL on success, else why. */
+const char *rg_jwt_header_refused(const json_t *header);
 /* A JWT payload's exp (required, integer) and nbf (optional, integer) at
  * `now`, with RG_LEEWAY: one check for every token roomgate signs. */
 rg_err rg_jwt_check_times(const json_t *payload, time_t now, rg_error *err);

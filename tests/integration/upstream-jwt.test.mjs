@@ -113,6 +113,23 @@ describe('HS256/384/512 with a shared secret (leeway 0, claims from realm_access
     expect401Bearer(await tokenRequest(srv, bearer(none)), /algorithm not allowed/);
   });
 
+  test('a header with crit (RFC 7515 4.1.11) or b64 (RFC 7797) → 401, though the signature verifies', async () => {
+    const room = { room_name: 'jwt-room' };
+    const ok = await tokenRequest(srv, bearer(hs(claims(), 'HS256', HS_SECRET, { header: {} })), room);
+    assert.equal(ok.status, 201, 'the same claims under a plain header are accepted');
+    for (const header of [{ crit: ['x-ext'], 'x-ext': 1 }, { crit: ['exp'], exp: now() + 300 },
+      { crit: [] }]) {
+      expect401Bearer(await tokenRequest(srv, bearer(hs(claims(), 'HS256', HS_SECRET, { header })), room),
+        /critical extensions \(crit\)/);
+    }
+    // RFC 7797: the payload is signed as it stands, not base64url-encoded;
+    // refused with crit and without
+    for (const header of [{ b64: false, crit: ['b64'] }, { b64: false }]) {
+      expect401Bearer(await tokenRequest(srv, bearer(hs(claims(), 'HS256', HS_SECRET, { header })), room),
+        header.crit ? /crit/ : /b64/);
+    }
+  });
+
   test('alg "None"/"NONE"/"" spelled otherwise → 401', async () => {
     for (const alg of ['None', 'NONE', '']) {
       const input = `${Buffer.from(JSON.stringify({ alg, typ: 'JWT' })).toString('base64url')}.` +

@@ -1,6 +1,9 @@
 /* Unit tests: token claims, signing and verification, inspect, durations. */
 #include <stdlib.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "check.h"
 #include "base/util.h"
 #include "livekit/jwt.h"
@@ -19,6 +22,28 @@ static json_t *payload_of(const char *jwt)
 	v = raw ? json_loadb((char *)raw, n, 0, NULL) : NULL;
 	free(raw);
 	return v;
+}
+
+/* The payload of `jwt` under another header, signed HS256 with `secret`. */
+static char *resign(const char *jwt, const char *header_json, const char *secret)
+{
+	const char *payload = strchr(jwt, '.') + 1;
+	size_t plen = (size_t)(strchr(payload, '.') - payload);
+	char *head = rg_b64url_encode((const unsigned char *)header_json, strlen(header_json));
+	char *input = malloc(strlen(head) + plen + 2), *sig, *out;
+	unsigned char mac[32];
+	unsigned int mlen = 0;
+
+	sprintf(input, "%s.%.*s", head, (int)plen, payload);
+	HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)input, strlen(input),
+	     mac, &mlen);
+	sig = rg_b64url_encode(mac, mlen);
+	out = malloc(strlen(input) + strlen(sig) + 2);
+	sprintf(out, "%s.%s", input, sig);
+	free(head);
+	free(input);
+	free(sig);
+	return out;
 }
 
 int main(void)
@@ -86,6 +111,29 @@ int main(void)
 		bad[strlen(bad) - 3] = bad[strlen(bad) - 3] == 'A' ? 'B' : 'A';
 		CHECK(rg_jwt_verify_hs256(bad, "secret", 1000010, &p, &err) == RG_ERR_UNAUTHENTICATED);
 		free(bad);
+	}
+	/* a header with critical extensions roomgate does not understand (RFC
+	 * 7515 4.1.11), or an unencoded payload (RFC 7797), is refused even with
+	 * a good signature; the same payload under a plain header verifies */
+	{
+		static const char *const refused[] = {
+			"{\"alg\":\"HS256\",\"typ\":\"JWT\",\"crit\":[\"x-ext\"],\"x-ext\":1}",
+			"{\"alg\":\"HS256\",\"b64\":false,\"crit\":[\"b64\"]}",
+			"{\"alg\":\"HS256\",\"b64\":true}",
+			"{\"alg\":\"HS256\",\"crit\":[]}",
+		};
+		char *plain = resign(jwt, "{\"alg\":\"HS256\",\"typ\":\"JWT\"}", "secret");
+		CHECK(rg_jwt_verify_hs256(plain, "secret", 1000010, &p, &err) == RG_OK);
+		json_decref(p);
+		free(plain);
+		for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+			char *t = resign(jwt, refused[i], "secret");
+			p = NULL;
+			CHECK(rg_jwt_verify_hs256(t, "secret", 1000010, &p, &err) == RG_ERR_UNAUTHENTICATED);
+			CHECK(p == NULL);
+			CHECK(strstr(err.message, i == 2 ? "b64" : "crit") != NULL);
+			free(t);
+		}
 	}
 	/* alg none is never accepted */
 	CHECK(rg_jwt_verify_hs256("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4IiwiZXhwIjo5OTk5OTk5OTk5fQ.",
