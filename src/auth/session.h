@@ -1,5 +1,6 @@
 /*
- * session.h - roomgate's own short-lived bearer tokens (session.c).
+ * session.h - roomgate's own short-lived bearer tokens (session.c): issued
+ * by /v1/login, checked against the current users record on each use.
  */
 #ifndef RG_AUTH_SESSION_H
 #define RG_AUTH_SESSION_H
@@ -17,4 +18,7 @@ rg_err rg_session_verify(const rg_auth_conf *a, const char *token, rg_user_t *us
 rg_err rg_session_verify_at(const rg_auth_conf *a, const char *token, time_t now,
 			    rg_user_t *user, rg_error *err);
 
+/* Each user's password stamp for the config's session secret (the config
+ * loader, once the secret is known; verify computes a missing one itself). */
+rg_err rg_session_stamp_users(rg_auth_conf *a);
 #endif

@@ -1,7 +1,8 @@
 /* Unit tests: session tokens (/v1/login's bearer tokens) and the cache of
  * verified ones: a cached token must keep failing every check that an
  * uncached one fails (expiry, not-yet-valid, removed user, other secret,
- * other bytes). */
+ * other bytes), and follows the current users record (groups, display name,
+ * password). */
 #include <stdlib.h>
 
 #include "check.h"
@@ -12,6 +13,8 @@
 #include "livekit/jwt.h"
 
 #define HASH "$pbkdf2-sha256$600000$kXpukP9tH07u-nYjN4J9NA$VBEmbndXNyhSR4HnxY-eX1XRD1ln_eObZEH1y9bl75g"
+/* another password (only its hash matters here) */
+#define HASH2 "$pbkdf2-sha256$600000$jvi8FL5_sylgBg7UpzCGSQ$xxyyW87RDG0sT1uBeS7kbRPYieyLP7YjLQNiCo2umVg"
 
 static const char cfg_a[] =
 	"{\"livekit\":{\"url\":\"ws://127.0.0.1:9\",\"api_key\":\"k\",\"api_secret\":\"s\"},"
@@ -33,6 +36,17 @@ static rg_config_t *config(const char *json, size_t n, const char *users)
 		exit(1);
 	}
 	return cfg;
+}
+
+/* Replaces a config's users, as a reload does. */
+static void set_users(rg_config_t *cfg, const char *users)
+{
+	rg_error err = {0};
+
+	if (rg_users_parse(users, strlen(users), &cfg->auth.users, &err)) {
+		fprintf(stderr, "users: %s\n", err.message);
+		exit(1);
+	}
 }
 
 /* Verifies at `now`; returns the error code ("" when it passed). */
@@ -123,19 +137,51 @@ int main(void)
 	CHECK_STR(verify(cfg, tok_bob, now, &u, msg, sizeof(msg)), "");
 	CHECK_STR(u.id, "bob");
 
+	/* the current users record decides, cached or not: a group removed,
+	 * a new display name, take effect on the next use of the same token */
+	CHECK_STR(verify(reload, tok, now, &u, msg, sizeof(msg)), "");
+	rg_users_clear(&reload->auth.users);
+	set_users(reload, "ann:" HASH ":Ann B.:staff\nbob:" HASH ":Bob:\n");
+	CHECK_STR(verify(reload, tok, now, &u, msg, sizeof(msg)), "");
+	CHECK_STR(u.name, "Ann B.");
+	CHECK(u.ngroups == 1 && !strcmp(u.groups[0], "staff"));
+	/* a new password hash (same groups) ends the sessions of the old one */
+	rg_users_clear(&reload->auth.users);
+	set_users(reload, "ann:" HASH2 ":Ann B.:staff\nbob:" HASH ":Bob:\n");
+	CHECK_STR(verify(reload, tok, now, &u, msg, sizeof(msg)), "invalid_credentials");
+	CHECK_STR(msg, "the password has changed since this session began: sign in again");
+	CHECK(u.id == NULL);
+	CHECK_STR(verify(reload, tok_bob, now, &u, msg, sizeof(msg)), "");
+	/* and the old hash back: the token is good again (its stamp matches) */
+	rg_users_clear(&reload->auth.users);
+	set_users(reload, "ann:" HASH ":Ann A.:staff,admin\nbob:" HASH ":Bob:\n");
+	CHECK_STR(verify(reload, tok, now, &u, msg, sizeof(msg)), "");
+	CHECK(u.ngroups == 2);
+
 	/* more tokens than cache slots: each still verifies as its own user */
+	{
+		size_t cap = 128 * 700, len = 0;
+		char *text = malloc(cap);
+		CHECK(text != NULL);
+		len += (size_t)snprintf(text + len, cap - len, "bob:" HASH ":Bob:\n");
+		for (int i = 0; i < 600; i++)
+			len += (size_t)snprintf(text + len, cap - len, "bob%d:" HASH "::\n", i);
+		rg_users_clear(&cfg->auth.users);
+		set_users(cfg, text);
+		CHECK(rg_session_stamp_users(&cfg->auth) == RG_OK);
+		free(text);
+	}
 	for (int i = 0; i < 600; i++) {
 		rg_user_t x = {0};
 		char name[32], *t = NULL;
 		snprintf(name, sizeof(name), "bob%d", i);
-		/* a different name in the claims makes a different token; the
-		 * user that must exist is "bob" (sub) */
-		CHECK(rg_user_set(&x, "bob", name, NULL, 0, "basic") == RG_OK);
+		CHECK(rg_user_set(&x, name, "someone else", NULL, 0, "basic") == RG_OK);
 		CHECK(rg_session_issue(&cfg->auth, &x, &t, NULL, &err) == RG_OK);
 		CHECK_STR(verify(cfg, t, now, &u, msg, sizeof(msg)), "");
-		CHECK_STR(u.name, name);
+		CHECK_STR(u.id, name);
+		CHECK_STR(u.name, name); /* the record's display name, not the caller's */
 		CHECK_STR(verify(cfg, t, now, &u, msg, sizeof(msg)), "");
-		CHECK_STR(u.name, name);
+		CHECK_STR(u.id, name);
 		rg_user_clear(&x);
 		free(t);
 	}
