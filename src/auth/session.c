@@ -11,7 +11,7 @@
  * reads the current users record (the config the request runs under), so a
  * group removed, a user deleted or a new password takes effect at once.
  * Claims: iss, aud, typ, sub, iat, nbf, exp, and
- *   jti  128 random bits (base64url): the token's id
+ *   jti  128 random bits (base64url): the id POST /v1/logout ends (revoked.c)
  *   pws  the password stamp: the session secret's HMAC-SHA256 of the stored
  *        password hash, 9 bytes base64url; a new password, a new stamp
  */
@@ -27,6 +27,7 @@
 #include <openssl/rand.h>
 
 #include "auth/conf.h"
+#include "auth/revoked.h"
 #include "auth/session.h"
 #include "auth/users.h"
 #include "base/error.h"
@@ -123,8 +124,8 @@ out:
  * claims passed, with its parsed claims; a later request with the very same
  * bytes (compared in constant time) from the same signer (by serial number,
  * so a new session secret after a reload never matches) reuses the claims,
- * which then go through every other check as on the first use: exp/nbf,
- * the user still existing, the password stamp. The cache spares the
+ * which then go through every other check as on the first use: exp/nbf, not
+ * ended, the user still existing, the password stamp. The cache spares the
  * signature, never a check of the user's rights. Any other token (forged,
  * tampered) misses, takes the full path and leaves the slot alone.
  */
@@ -193,8 +194,8 @@ static void cache_put(const rg_signer_t *s, const char *token, size_t len, json_
 }
 
 /* A session token's claims (a new reference) and its user's current record,
- * after every check: signature (or the cache), times, claims, the user still
- * there with the same password. */
+ * after every check: signature (or the cache), times, claims, not ended, the
+ * user still there with the same password. */
 static rg_err check(const rg_auth_conf *a, const char *token, time_t now, json_t **claims,
 		    const rg_local_user **user, rg_error *err)
 {
@@ -228,6 +229,11 @@ static rg_err check(const rg_auth_conf *a, const char *token, time_t now, json_t
 	}
 	if (!cached)
 		cache_put(a->session_signer, token, len, p);
+	if (rg_revoked_has(jti, now)) {
+		rc = rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials",
+			     "the session has ended (signed out): sign in again");
+		goto out;
+	}
 	/* a user removed from the users file loses access at once */
 	if (!(lu = rg_users_find(&a->users, sub))) {
 		rc = rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials", "user no longer exists");
@@ -264,6 +270,38 @@ rg_err rg_session_verify_at(const rg_auth_conf *a, const char *token, time_t now
 	/* who the user is now, not when the token was made */
 	if (rg_user_set(user, lu->name, lu->display, lu->groups, lu->ngroups, "session"))
 		rc = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+	json_decref(claims);
+	return rc;
+}
+
+rg_err rg_session_end(const rg_auth_conf *a, const char *token, long *retry_after,
+		      rg_error *err)
+{
+	return rg_session_end_at(a, token, rg_now(), retry_after, err);
+}
+
+rg_err rg_session_end_at(const rg_auth_conf *a, const char *token, time_t now,
+			 long *retry_after, rg_error *err)
+{
+	const rg_local_user *lu = NULL;
+	json_t *claims = NULL;
+	json_t *exp;
+	rg_err rc;
+
+	*retry_after = 0;
+	if ((rc = check(a, token, now, &claims, &lu, err)))
+		return rc;
+	exp = json_object_get(claims, "exp");
+	/* kept while the token's own exp check would still pass */
+	rc = rg_revoked_add(rg_json_str(claims, "jti"),
+			    (time_t)(json_is_integer(exp) ? json_integer_value(exp) : now) + RG_LEEWAY,
+			    now, retry_after);
+	if (rc == RG_ERR_UNAVAILABLE)
+		rg_fail(err, rc, "unavailable",
+			"too many sessions ended in the last session TTL; try again in %ld seconds",
+			*retry_after);
+	else if (rc)
+		rg_fail(err, rc, NULL, "cannot end the session");
 	json_decref(claims);
 	return rc;
 }

@@ -2,10 +2,11 @@
  * verified ones: a cached token must keep failing every check that an
  * uncached one fails (expiry, not-yet-valid, removed user, other secret,
  * other bytes), and follows the current users record (groups, display name,
- * password). */
+ * password) and logouts (revoked.c). */
 #include <stdlib.h>
 
 #include "check.h"
+#include "auth/revoked.h"
 #include "auth/session.h"
 #include "auth/users.h"
 #include "base/util.h"
@@ -187,6 +188,83 @@ int main(void)
 	}
 	CHECK_STR(verify(cfg, tok_bob, now, &u, msg, sizeof(msg)), "");
 	CHECK_STR(u.name, "Bob");
+
+	/* two logins, two tokens (each has its own jti) */
+	{
+		char *t1 = NULL, *t2 = NULL;
+		long retry = -1;
+		CHECK(rg_session_issue(&reload->auth, &bob, &t1, NULL, &err) == RG_OK);
+		CHECK(rg_session_issue(&reload->auth, &bob, &t2, NULL, &err) == RG_OK);
+		CHECK(strcmp(t1, t2) != 0);
+		CHECK_STR(verify(reload, t1, now, &u, msg, sizeof(msg)), ""); /* now cached */
+		/* a token ended: refused at once, cached or not; others unaffected */
+		CHECK(rg_session_end_at(&reload->auth, t1, now, &retry, &err) == RG_OK && retry == 0);
+		CHECK_STR(verify(reload, t1, now, &u, msg, sizeof(msg)), "invalid_credentials");
+		CHECK_STR(msg, "the session has ended (signed out): sign in again");
+		CHECK(u.id == NULL);
+		CHECK_STR(verify(other, t1, now, &u, msg, sizeof(msg)), "invalid_credentials");
+		CHECK_STR(verify(reload, t2, now, &u, msg, sizeof(msg)), "");
+		CHECK_STR(verify(reload, tok, now, &u, msg, sizeof(msg)), "");
+		CHECK_STR(verify(reload, tok_bob, now, &u, msg, sizeof(msg)), "");
+		/* ending it again: it is no longer a credential */
+		CHECK(rg_session_end_at(&reload->auth, t1, now, &retry, &err) ==
+		      RG_ERR_UNAUTHENTICATED);
+		/* a config reloaded with the same secret still refuses it */
+		CHECK_STR(verify(cfg, t1, now, &u, msg, sizeof(msg)), "invalid_credentials");
+		/* not a token, or another kind: nothing ended */
+		CHECK(rg_session_end_at(&reload->auth, "x.y.z", now, &retry, &err) ==
+		      RG_ERR_UNAUTHENTICATED);
+		free(t1);
+		free(t2);
+	}
+
+	/* the list is bounded: at the cap a logout is refused (503 with a
+	 * wait), not forgotten; an id goes when its token would have expired */
+	{
+		long retry = 0;
+		char *t[3] = {NULL, NULL, NULL};
+		rg_revoked_reset(2);
+		for (int i = 0; i < 3; i++)
+			CHECK(rg_session_issue(&reload->auth, &bob, &t[i], NULL, &err) == RG_OK);
+		CHECK(rg_session_end_at(&reload->auth, t[0], now, &retry, &err) == RG_OK);
+		CHECK(rg_session_end_at(&reload->auth, t[1], now, &retry, &err) == RG_OK);
+		CHECK(rg_session_end_at(&reload->auth, t[2], now, &retry, &err) == RG_ERR_UNAVAILABLE);
+		CHECK_STR(err.code, "unavailable");
+		CHECK(retry > 0 && retry <= 600 + RG_LEEWAY + 1);
+		CHECK_STR(verify(reload, t[2], now, &u, msg, sizeof(msg)), "");
+		CHECK_STR(verify(reload, t[0], now, &u, msg, sizeof(msg)), "invalid_credentials");
+		/* the store itself: expired ids make room */
+		rg_revoked_reset(2);
+		CHECK(rg_revoked_add("a", now + 10, now, &retry) == RG_OK);
+		CHECK(rg_revoked_add("b", now + 20, now, &retry) == RG_OK);
+		CHECK(rg_revoked_add("a", now + 5, now, &retry) == RG_OK); /* again: kept */
+		CHECK(rg_revoked_add("c", now + 30, now, &retry) == RG_ERR_UNAVAILABLE);
+		CHECK(retry == 11);
+		CHECK(rg_revoked_add("c", now + 30, now + 5, &retry) == RG_ERR_UNAVAILABLE);
+		CHECK(rg_revoked_has("a", now + 10) && !rg_revoked_has("a", now + 11));
+		CHECK(!rg_revoked_has("c", now));
+		CHECK(rg_revoked_add("c", now + 30, now + 11, &retry) == RG_OK);
+		CHECK(rg_revoked_has("b", now + 11) && rg_revoked_has("c", now + 11));
+		CHECK(rg_revoked_add("123456789012345678901234", now + 30, now, &retry) ==
+		      RG_ERR_INVALID);
+		/* many ids: the table grows and finds each */
+		rg_revoked_reset(0);
+		for (int i = 0; i < 5000; i++) {
+			char id[16];
+			snprintf(id, sizeof(id), "id%d", i);
+			CHECK(rg_revoked_add(id, now + 100 + i % 7, now, &retry) == RG_OK);
+		}
+		for (int i = 0; i < 5000; i++) {
+			char id[16];
+			snprintf(id, sizeof(id), "id%d", i);
+			if (!rg_revoked_has(id, now + 100))
+				CHECK(!"an id was lost");
+		}
+		CHECK(!rg_revoked_has("id5000", now));
+		rg_revoked_reset(0);
+		for (int i = 0; i < 3; i++)
+			free(t[i]);
+	}
 
 	rg_user_clear(&u);
 	rg_user_clear(&ann);
