@@ -265,6 +265,17 @@ async function onTokenSignIn(ev) {
   });
 }
 
+// The sign-out button: ends a roomgate session token on the server too
+// (POST /v1/logout, best effort: the page forgets the token either way).
+// Other bearer tokens (API keys, the site's own JWTs) have no session there.
+function onSignOut() {
+  let session = false;
+  try { session = !!state.token && decodeJwt(state.token).claims.typ === 'roomgate-session'; } catch { session = false; }
+  // api() reads state.token before its first await, so signOut may forget it now.
+  if (session) api('v1/logout', { method: 'POST', body: {} }).catch(() => {});
+  signOut();
+}
+
 function signOut(message) {
   leaveRoom();
   stopCountdown();
@@ -847,7 +858,7 @@ function renderParticipants(room) {
 function boot() {
   $('login-form').addEventListener('submit', onLogin);
   $('token-form').addEventListener('submit', onTokenSignIn);
-  $('signout').addEventListener('click', () => signOut());
+  $('signout').addEventListener('click', onSignOut);
   $('session-form').addEventListener('submit', onStartSession);
   $('profiles').addEventListener('change', onProfileChange);
   $('add-field').addEventListener('click', () => {

@@ -15,6 +15,8 @@ typedef struct rg_local_user {
 	char *display;
 	char **groups;
 	size_t ngroups;
+	/* the session secret's stamp of `hash` (session.c); "" until set */
+	char stamp[16];
 } rg_local_user;
 
 typedef struct rg_users {

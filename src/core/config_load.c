@@ -22,6 +22,7 @@
 #include <openssl/rand.h>
 
 #include "auth/jwks.h"
+#include "auth/session.h"
 #include "auth/users.h"
 #include "base/error.h"
 #include "base/util.h"
@@ -129,7 +130,8 @@ static rg_err finish(rg_config_t *cfg, rg_error *err)
 	if (!strcmp(cfg->auth.session_secret, cfg->livekit.api_secret))
 		return rg_cfg_fail(err, "session.secret must differ from the LiveKit API secret");
 	if (!(cfg->livekit.signer = rg_signer_new(cfg->livekit.api_key, cfg->livekit.api_secret)) ||
-	    !(cfg->auth.session_signer = rg_signer_new("roomgate", cfg->auth.session_secret)))
+	    !(cfg->auth.session_signer = rg_signer_new("roomgate", cfg->auth.session_secret)) ||
+	    rg_session_stamp_users(&cfg->auth))
 		return rg_fail(err, RG_ERR_CRYPTO, "crypto_error", "cannot set up HMAC-SHA256");
 	return RG_OK;
 }

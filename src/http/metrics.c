@@ -9,8 +9,8 @@
 #include "http/metrics.h"
 #include "livekit/api.h"
 
-static const char *const route_names[RG_ROUTE_COUNT] = {"token",   "sessions", "login", "profiles",
-							 "dispatch", "healthz", "metrics",  "other"};
+static const char *const route_names[RG_ROUTE_COUNT] = {
+	"token", "sessions", "login", "logout", "profiles", "dispatch", "healthz", "metrics", "other"};
 static const int statuses[RG_METRICS_STATUSES] = {200, 201, 204, 400, 401, 403, 404, 405,
 			       413, 415, 429, 500, 502, 503};
 static const double buckets[RG_METRICS_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,

@@ -79,6 +79,8 @@ static int route_of(const char *path)
 		return RG_ROUTE_SESSIONS;
 	if (!strcmp(path, "/v1/login"))
 		return RG_ROUTE_LOGIN;
+	if (!strcmp(path, "/v1/logout"))
+		return RG_ROUTE_LOGOUT;
 	if (!strcmp(path, "/v1/profiles"))
 		return RG_ROUTE_PROFILES;
 	if (!strcmp(path, "/v1/dispatch") || !strncmp(path, "/v1/dispatch/", 13))
@@ -121,6 +123,7 @@ int rg_app_handle(rg_app_t *app, const rg_request_t *req, rg_response_t *resp)
 		case RG_ROUTE_TOKEN: rg_route_token(&c); break;
 		case RG_ROUTE_SESSIONS: rg_route_sessions(&c); break;
 		case RG_ROUTE_LOGIN: rg_route_login(&c); break;
+		case RG_ROUTE_LOGOUT: rg_route_logout(&c); break;
 		case RG_ROUTE_PROFILES: rg_route_profiles(&c); break;
 		case RG_ROUTE_DISPATCH: rg_route_dispatch(&c); break;
 		case RG_ROUTE_HEALTHZ: healthz(&c); break;

@@ -346,8 +346,15 @@ test('phone width (390x844): no horizontal scroll, screenshot', async () => {
   const m = await noHorizontalScroll();
   assert.ok(m.scrollWidth <= m.clientWidth, `horizontal scroll at 390 px: ${JSON.stringify(m)}`);
   await page.screenshot({ path: join(SHOTS, 'phone.png'), fullPage: true });
+  // Signing out ends the session token on the server too (POST /v1/logout).
+  const ended = await page.evaluate(() => JSON.parse(sessionStorage.getItem('roomgate.auth')).token);
+  const logout = page.waitForResponse((r) => r.url().endsWith('/v1/logout'));
   await page.click('#signout');
+  assert.equal((await logout).status(), 200);
   await page.locator('#signin-view').waitFor({ state: 'visible' });
+  const after = await fetch(`${base}/v1/profiles`, { headers: { Authorization: `Bearer ${ended}` } });
+  assert.equal(after.status, 401, 'the token still works after sign out');
+  assert.match((await after.json()).error.message, /session has ended/);
   const m2 = await noHorizontalScroll();
   assert.ok(m2.scrollWidth <= m2.clientWidth, `horizontal scroll at 390 px (sign-in): ${JSON.stringify(m2)}`);
   await page.screenshot({ path: join(SHOTS, 'phone-signin.png'), fullPage: true });
