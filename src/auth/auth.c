@@ -2,7 +2,8 @@
  * auth.c - who is calling: one entry point over the authentication methods.
  *
  * Methods: a trusted proxy's user header ("proxy", proxy.c), HTTP
- * Basic against the local users file ("basic"), and Bearer tokens: API keys
+ * Basic against the local users file ("basic", checked through guard.c as
+ * /v1/login's passwords are), and Bearer tokens: API keys
  * ("api_key", apikey.c), roomgate session tokens from /v1/login
  * ("session", session.c) or JWTs from the user's own IdP ("jwt",
  * upstream.c). Each method either claims the request (RG_OK or an error) or
@@ -17,6 +18,7 @@
 #include "auth/apikey.h"
 #include "auth/auth.h"
 #include "auth/conf.h"
+#include "auth/guard.h"
 #include "auth/proxy.h"
 #include "auth/session.h"
 #include "auth/upstream.h"
@@ -25,35 +27,8 @@
 #include "base/net.h"
 #include "base/util.h"
 
-/* A hash of a random password: an unknown user costs the same PBKDF2 work as
- * a known one, so timing does not reveal which names exist. */
-static const char dummy_hash[] =
-	"$pbkdf2-sha256$600000$jvi8FL5_sylgBg7UpzCGSQ$xxyyW87RDG0sT1uBeS7kbRPYieyLP7YjLQNiCo2umVg";
-
-static rg_err bad_credentials(rg_error *err)
-{
-	return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials",
-		       "invalid user name or password");
-}
-
-rg_err rg_auth_password(const rg_auth_conf *a, const char *name, const char *password,
-			rg_user_t *user, const char *method, rg_error *err)
-{
-	const rg_local_user *u = rg_users_find(&a->users, name);
-
-	if (!u) {
-		(void)rg_password_verify(password, dummy_hash);
-		return bad_credentials(err);
-	}
-	if (!rg_password_verify(password, u->hash))
-		return bad_credentials(err);
-	if (rg_user_set(user, u->name, u->display, u->groups, u->ngroups, method))
-		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
-	return RG_OK;
-}
-
-static rg_err auth_basic(const rg_auth_conf *a, const char *authz, rg_user_t *user,
-			 rg_error *err)
+static rg_err auth_basic(const rg_auth_conf *a, rg_attempt *at, const char *authz,
+			 rg_user_t *user, rg_error *err)
 {
 	const char *b64;
 	unsigned char *raw = NULL;
@@ -73,7 +48,7 @@ static rg_err auth_basic(const rg_auth_conf *a, const char *authz, rg_user_t *us
 		goto out;
 	}
 	*colon = '\0';
-	rc = rg_auth_password(a, (char *)raw, colon + 1, user, "basic", err);
+	rc = rg_guard_password(at, a, (char *)raw, colon + 1, "basic", user, err);
 out:
 	if (raw) {
 		OPENSSL_cleanse(raw, len);
@@ -83,11 +58,12 @@ out:
 }
 
 /* Bearer: an API key (rk_...), a roomgate session token, or an upstream JWT. */
-static rg_err auth_bearer(const rg_auth_conf *a, const char *authz, rg_user_t *user,
-			  rg_error *err)
+static rg_err auth_bearer(const rg_auth_conf *a, rg_attempt *at, const char *authz,
+			  rg_user_t *user, rg_error *err)
 {
 	const char *tok;
 
+	(void)at; /* not a password: no failed-login budget */
 	if (strncasecmp(authz, "Bearer ", 7))
 		return RG_ERR_NOT_FOUND;
 	tok = authz + 7;
@@ -100,13 +76,14 @@ static rg_err auth_bearer(const rg_auth_conf *a, const char *authz, rg_user_t *u
 	return rg_session_verify(a, tok, user, err);
 }
 
-typedef rg_err (*auth_fn)(const rg_auth_conf *, const char *, rg_user_t *, rg_error *);
+typedef rg_err (*auth_fn)(const rg_auth_conf *, rg_attempt *, const char *, rg_user_t *,
+			  rg_error *);
 
 static const auth_fn methods[] = {auth_basic, auth_bearer};
 
-rg_err rg_authenticate(const rg_auth_conf *a, const rg_request_t *req, rg_user_t *user,
-		       rg_error *err)
+rg_err rg_authenticate(const rg_auth_conf *a, rg_attempt *at, rg_user_t *user, rg_error *err)
 {
+	const rg_request_t *req = at->req;
 	const char *authz = rg_req_header(req, "Authorization");
 	rg_err rc;
 
@@ -119,7 +96,7 @@ rg_err rg_authenticate(const rg_auth_conf *a, const rg_request_t *req, rg_user_t
 			       "authentication required: HTTP Basic, or a Bearer token from "
 			       "POST /v1/login");
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-		rc = methods[i](a, authz, user, err);
+		rc = methods[i](a, at, authz, user, err);
 		if (rc != RG_ERR_NOT_FOUND)
 			return rc;
 	}

@@ -5,12 +5,12 @@
 #define RG_AUTH_AUTH_H
 
 #include "auth/conf.h"
+#include "auth/guard.h"
 #include "roomgate.h"
 
-rg_err rg_authenticate(const rg_auth_conf *a, const rg_request_t *req, rg_user_t *user,
-		       rg_error *err);
-/* Checks a local user's password (PBKDF2) and fills `user`. */
-rg_err rg_auth_password(const rg_auth_conf *a, const char *name, const char *password,
-			rg_user_t *user, const char *method, rg_error *err);
+/* Authenticates at->req. A Basic password goes through rg_guard_password
+ * (at->wait set when refused); bearer credentials and the proxy header
+ * spend no failed-login budget and are never refused for one. */
+rg_err rg_authenticate(const rg_auth_conf *a, rg_attempt *at, rg_user_t *user, rg_error *err);
 
 #endif

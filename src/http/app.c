@@ -1,13 +1,14 @@
 /*
  * app.c - an rg_app_t: the state every request of one server (or one
  * embedding) shares. The config, swapped whole on reload and referenced by
- * each request; the mounts it is served from; the failed-login limiter; the
- * metrics counters.
+ * each request; the mounts it is served from; the password guard (failed-login
+ * limits, PBKDF2 slots, cached successes, cleared on reload); the metrics
+ * counters.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/limiter.h"
+#include "auth/guard.h"
 #include "core/config.h"
 #include "base/error.h"
 #include "http/app.h"
@@ -44,7 +45,7 @@ rg_err rg_app_new(rg_config_t *cfg, rg_app_t **out, rg_error *err)
 	if (!app)
 		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
 	pthread_mutex_init(&app->lock, NULL);
-	if (!(app->limiter = rg_limiter_new(RG_LOGIN_WINDOW))) {
+	if (!(app->guard = rg_guard_new())) {
 		free(app);
 		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
 	}
@@ -65,7 +66,7 @@ void rg_app_free(rg_app_t *app)
 		app->mounts = next;
 	}
 	rg_config_free(app->cfg);
-	rg_limiter_free(app->limiter);
+	rg_guard_free(app->guard);
 	pthread_mutex_destroy(&app->lock);
 	free(app);
 }
@@ -80,6 +81,7 @@ void rg_app_set_config(rg_app_t *app, rg_config_t *cfg)
 	app->cfg = cfg;
 	atomic_store(&app->access_log, cfg->access_log);
 	pthread_mutex_unlock(&app->lock);
+	rg_guard_reload(app->guard); /* cached password checks: users may have changed */
 	rg_config_free(old);
 }
 

@@ -1,6 +1,7 @@
 /*
  * app.h - an rg_app_t's state, shared by the HTTP layer (app.c): the
- * current config, the mounts, the failed-login limiter, the metrics.
+ * current config, the mounts, the password guard (failed-login limits), the
+ * metrics.
  */
 #ifndef RG_HTTP_APP_H
 #define RG_HTTP_APP_H
@@ -10,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "auth/limiter.h"
+#include "auth/guard.h"
 #include "http/metrics.h"
 #include "roomgate.h"
 
@@ -29,7 +30,7 @@ struct rg_app {
 	rg_config_t *cfg;
 	rg_metrics metrics;
 	rg_mount *mounts;
-	rg_limiter *limiter;
+	rg_guard *guard; /* every password check: budgets, PBKDF2 slots, success cache */
 	atomic_bool access_log; /* the current config's access_log, read per request */
 };
 

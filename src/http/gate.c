@@ -1,77 +1,52 @@
 /*
  * gate.c - authentication as the routes ask for it: the auth layer's
- * methods behind the app's failed-login limits (per client address, and per
- * user name for /v1/login), answering 429 with Retry-After when blocked.
+ * methods, with every password (HTTP Basic and /v1/login) checked through
+ * the app's guard (auth/guard.c: failed-login budgets per address, user and
+ * device, bounded PBKDF2 work, cached successes). Refusals get Retry-After;
+ * the password checks are counted for /metrics. Bearer credentials and the
+ * proxy header are never refused for an address's failed logins.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "auth/auth.h"
-#include "auth/limiter.h"
+#include "auth/guard.h"
 #include "base/error.h"
-#include "base/net.h"
-#include "base/util.h"
 #include "core/config.h"
 #include "http/app.h"
 #include "http/gate.h"
 #include "http/request.h"
 
-static rg_err too_many(rg_ctx *c, long wait, rg_error *err)
+static rg_attempt attempt(const rg_ctx *c)
 {
-	rg_add_header(c, "Retry-After: %ld", wait);
-	return rg_fail(err, RG_ERR_RATE_LIMITED, "rate_limited",
-		       "too many failed logins; try again in %ld seconds", wait);
+	return (rg_attempt){.guard = c->app->guard, .req = c->req,
+			    .trusted = c->cfg->trusted_proxies,
+			    .n_trusted = c->cfg->n_trusted_proxies};
 }
 
-/* Wrong credentials count; missing ones do not. */
-static bool wrong_credentials(rg_err rc, const rg_error *err)
+static rg_err settle(rg_ctx *c, const rg_attempt *at, rg_err rc)
 {
-	return rc == RG_ERR_UNAUTHENTICATED && strcmp(err->code, "unauthenticated");
-}
-
-static void addr_key(const rg_ctx *c, char *buf, size_t n)
-{
-	char client[64];
-
-	buf[0] = 'a';
-	buf[1] = ':';
-	rg_copy(buf + 2, n - 2, rg_client_addr(c->cfg->trusted_proxies, c->cfg->n_trusted_proxies, c->req,
-						client, sizeof(client)));
+	if (at->wait && (rc == RG_ERR_RATE_LIMITED || rc == RG_ERR_UNAVAILABLE))
+		rg_add_header(c, "Retry-After: %ld", at->wait);
+	if (at->pbkdf2)
+		rg_metrics_password_checked(&c->app->metrics);
+	if (at->cached)
+		rg_metrics_password_cached(&c->app->metrics);
+	return rc;
 }
 
 rg_err rg_ctx_authenticate(rg_ctx *c, rg_user_t *user, rg_error *err)
 {
-	char key[80];
-	time_t now = rg_now();
-	long wait;
-	rg_err rc;
+	rg_attempt at = attempt(c);
 
-	addr_key(c, key, sizeof(key));
-	if ((wait = rg_limiter_blocked(c->app->limiter, key, now, RG_LOGIN_MAX_PER_ADDR)))
-		return too_many(c, wait, err);
-	rc = rg_authenticate(&c->cfg->auth, c->req, user, err);
-	if (wrong_credentials(rc, err))
-		rg_limiter_fail(c->app->limiter, key, now);
-	return rc;
+	return settle(c, &at, rg_authenticate(&c->cfg->auth, &at, user, err));
 }
 
 rg_err rg_ctx_password(rg_ctx *c, const char *name, const char *password, rg_user_t *user,
 		       rg_error *err)
 {
-	char akey[80], ukey[300];
-	time_t now = rg_now();
-	long wait;
-	rg_err rc;
+	rg_attempt at = attempt(c);
 
-	addr_key(c, akey, sizeof(akey));
-	snprintf(ukey, sizeof(ukey), "u:%.256s", name);
-	if ((wait = rg_limiter_blocked(c->app->limiter, akey, now, RG_LOGIN_MAX_PER_ADDR)) ||
-	    (wait = rg_limiter_blocked(c->app->limiter, ukey, now, RG_LOGIN_MAX_PER_USER)))
-		return too_many(c, wait, err);
-	rc = rg_auth_password(&c->cfg->auth, name, password, user, "session", err);
-	if (wrong_credentials(rc, err)) {
-		rg_limiter_fail(c->app->limiter, akey, now);
-		rg_limiter_fail(c->app->limiter, ukey, now);
-	}
-	return rc;
+	return settle(c, &at,
+		      rg_guard_password(&at, &c->cfg->auth, name, password, "session", user, err));
 }

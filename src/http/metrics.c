@@ -1,6 +1,7 @@
 /*
  * metrics.c - the server's counters (requests by route and status, latency,
- * tokens issued, failed authentications, LiveKit API calls) and their
+ * tokens issued, failed authentications, password checks, LiveKit API calls)
+ * and their
  * Prometheus text for GET /metrics. Lock-free: atomics only.
  */
 #include <stdio.h>
@@ -24,6 +25,16 @@ void rg_metrics_token_issued(rg_metrics *m)
 void rg_metrics_auth_failed(rg_metrics *m)
 {
 	atomic_fetch_add(&m->auth_failures, 1);
+}
+
+void rg_metrics_password_checked(rg_metrics *m)
+{
+	atomic_fetch_add(&m->password_checks, 1);
+}
+
+void rg_metrics_password_cached(rg_metrics *m)
+{
+	atomic_fetch_add(&m->password_cache_hits, 1);
 }
 
 void rg_metrics_record(rg_metrics *m, int route, int status, double secs)
@@ -78,6 +89,13 @@ char *rg_metrics_render(rg_metrics *m)
 		   "# TYPE roomgate_auth_failures_total counter\n"
 		   "roomgate_auth_failures_total %lu\n",
 		atomic_load(&m->tokens_issued), atomic_load(&m->auth_failures));
+	fprintf(f, "# HELP roomgate_password_checks_total Password checks that ran PBKDF2.\n"
+		   "# TYPE roomgate_password_checks_total counter\n"
+		   "roomgate_password_checks_total %lu\n"
+		   "# HELP roomgate_password_cache_hits_total Password checks answered by the success cache.\n"
+		   "# TYPE roomgate_password_cache_hits_total counter\n"
+		   "roomgate_password_cache_hits_total %lu\n",
+		atomic_load(&m->password_checks), atomic_load(&m->password_cache_hits));
 	{
 		unsigned long calls, failures;
 		rg_lk_counters(&calls, &failures);

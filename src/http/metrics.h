@@ -20,10 +20,14 @@ typedef struct rg_metrics {
 	atomic_ulong latency_us_sum;
 	atomic_ulong tokens_issued;
 	atomic_ulong auth_failures;
+	atomic_ulong password_checks;      /* PBKDF2 runs */
+	atomic_ulong password_cache_hits;  /* password checks the success cache answered */
 } rg_metrics;
 
 void rg_metrics_token_issued(rg_metrics *m);
 void rg_metrics_auth_failed(rg_metrics *m);
+void rg_metrics_password_checked(rg_metrics *m);
+void rg_metrics_password_cached(rg_metrics *m);
 void rg_metrics_record(rg_metrics *m, int route, int status, double secs);
 /* Prometheus text exposition format (malloc'd; NULL if out of memory). */
 char *rg_metrics_render(rg_metrics *m);

@@ -8,8 +8,11 @@ Every failing attempt comes from its own loopback source address
 import base64
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -266,6 +269,168 @@ class RateLimitTests(rgtest.RoomgateTestCase):
         self.assertEqual(r.status, 200, repr(r))
         self.assertHealthy(self.srv)
         self.assertStops(self.srv)
+
+
+def old_slot(key):
+    """The slot roomgate's old limiter put `key` in: unkeyed 64-bit FNV-1a,
+    4,096 direct-mapped slots. Anyone could compute it."""
+    h = 1469598103934665603
+    for b in key.encode():
+        h ^= b
+        h = (h * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return (h | 1) % 4096
+
+
+def colliding_names(addr, n):
+    """n user names whose "u:" key shared the slot of "a:<addr>" in the old
+    table (a failure on such a name reset the address's count)."""
+    want, out, i = old_slot("a:" + addr), [], 0
+    while len(out) < n:
+        name = "x%d" % i
+        if old_slot("u:" + name) == want:
+            out.append(name)
+        i += 1
+    return out
+
+
+def metric(srv, name):
+    r = srv.get("/metrics")
+    text = r.raw.decode()
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError("no %s in /metrics:\n%s" % (name, text))
+
+
+class LimiterTests(rgtest.RoomgateTestCase):
+    """The failed-login limiter (issue security-2, item 3): exact per key,
+    one budget for every password check, checked and counted in one step,
+    not in the way of bearer credentials nor of a returning device."""
+
+    def setUp(self):
+        self.srv = rgtest.Server.dev().start()
+        self.addCleanup(self.srv.kill)
+
+    def tearDown(self):
+        self.assertHealthy(self.srv)
+
+    def login(self, user, password, source=None, headers=None):
+        return self.srv.post("/v1/login", {"username": user, "password": password},
+                             source=source or rgtest.fresh_source(), headers=headers)
+
+    def lock_user(self, user=USER):
+        """20 wrong passwords for `user`, from addresses under their own limit."""
+        for i in range(20):
+            if i % 5 == 0:
+                src = rgtest.fresh_source()
+            self.assertError(self.login(user, "wrong-%d" % i, source=src), 401,
+                             "invalid_credentials")
+
+    def test_names_cannot_reset_an_address(self):
+        src = rgtest.fresh_source()
+        # names built to collide with the address's key, then many distinct names
+        names = colliding_names(src, 8) + ["someone-%d" % i for i in range(7)]
+        statuses = [self.login(name, "wrong", source=src).status for name in names]
+        self.assertEqual(statuses, [401] * 10 + [429] * 5, statuses)
+
+    def test_basic_is_refused_while_the_user_is_locked(self):
+        self.lock_user()
+        r = self.srv.post("/token", {"room_name": "r"}, headers=rgtest.basic(USER, PASSWORD),
+                          source=rgtest.fresh_source())
+        self.assertError(r, 429, "rate_limited")
+        self.assertRegex(r.headers.get("Retry-After", ""), r"^[1-9][0-9]*$")
+        self.assertError(self.login(USER, PASSWORD), 429, "rate_limited")
+
+    def test_parallel_guesses_never_pass_the_limit(self):
+        src = rgtest.fresh_source()
+        statuses = []
+        lock = threading.Lock()
+        start = threading.Barrier(30)
+
+        def guess(i):
+            start.wait()
+            r = self.login("guess-%d" % i, "wrong-%d" % i, source=src)
+            with lock:
+                statuses.append(r.status)
+
+        threads = [threading.Thread(target=guess, args=(i,)) for i in range(30)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual(len(statuses), 30)
+        self.assertLessEqual(statuses.count(401), 10, sorted(statuses))
+        self.assertEqual(set(statuses) - {401, 429, 503}, set(), sorted(statuses))
+        self.assertError(self.login(USER, "wrong", source=src), 429, "rate_limited")
+
+    def test_bearer_works_from_a_blocked_address(self):
+        token = self.srv.login(USER, PASSWORD)
+        src = rgtest.fresh_source()
+        for i in range(10):
+            self.assertError(self.login("ghost-%d" % i, "wrong", source=src), 401)
+        self.assertError(self.login(USER, PASSWORD, source=src), 429, "rate_limited")
+        r = self.srv.post("/token", {"room_name": "r"}, headers=rgtest.bearer(token), source=src)
+        self.assertEqual(r.status, 201, repr(r))
+
+    def test_a_returning_device_signs_in_while_the_name_is_locked(self):
+        r = self.login(USER, PASSWORD)
+        self.assertEqual(r.status, 200, repr(r))
+        device = r.body.get("device_token")
+        self.assertIsInstance(device, str)
+        cookie = r.headers.get("Set-Cookie", "")
+        self.assertIn("rg_device=" + device, cookie)
+        self.assertIn("HttpOnly", cookie)
+        self.lock_user()
+        self.assertError(self.login(USER, PASSWORD), 429, "rate_limited")
+        r = self.login(USER, PASSWORD, headers={"Cookie": "a=b; rg_device=" + device})
+        self.assertEqual(r.status, 200, repr(r))
+        r = self.srv.post("/token", {"room_name": "r"}, source=rgtest.fresh_source(),
+                          headers=dict(rgtest.basic(USER, PASSWORD),
+                                       **{"X-Roomgate-Device": device}))
+        self.assertEqual(r.status, 201, repr(r))
+        # a forged or altered token is no device: the locked name stays locked
+        self.assertError(self.login(USER, PASSWORD,
+                                    headers={"X-Roomgate-Device": device[:-2] + "AA"}),
+                         429, "rate_limited")
+
+    def test_a_second_basic_request_skips_pbkdf2(self):
+        before = metric(self.srv, "roomgate_password_checks_total")
+        for _ in range(3):
+            r = self.srv.post("/token", {"room_name": "r"}, headers=rgtest.basic(USER, PASSWORD))
+            self.assertEqual(r.status, 201, repr(r))
+        self.assertEqual(metric(self.srv, "roomgate_password_checks_total"), before + 1)
+        self.assertEqual(metric(self.srv, "roomgate_password_cache_hits_total"), 2)
+        # a wrong password is never answered from the cache
+        self.assertError(self.srv.post("/token", {"room_name": "r"},
+                                       headers=rgtest.basic(USER, PASSWORD + "x")), 401)
+        self.assertEqual(metric(self.srv, "roomgate_password_checks_total"), before + 2)
+
+
+class ReloadClearsCacheTests(rgtest.RoomgateTestCase):
+
+    def test_a_changed_password_takes_effect_on_reload(self):
+        tmp = rgtest.TempDir()
+        self.addCleanup(tmp.cleanup)
+        users = tmp.join("users.txt")
+        rgtest.add_user(users, "carol", "first-password")
+        srv = rgtest.Server.config(rgtest.base_config(), tmp.path).start()
+        self.addCleanup(srv.kill)
+        for _ in range(2):
+            r = srv.post("/token", {"room_name": "r"}, headers=rgtest.basic("carol", "first-password"))
+            self.assertEqual(r.status, 201, repr(r))
+        self.assertEqual(metric(srv, "roomgate_password_cache_hits_total"), 1)
+        os.remove(users)
+        rgtest.add_user(users, "carol", "second-password")
+        srv.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while not any(o.get("event") == "reloaded" for o in srv.log_objects()):
+            self.assertLess(time.monotonic(), deadline, "no reloaded event")
+            time.sleep(0.05)
+        r = srv.post("/token", {"room_name": "r"}, headers=rgtest.basic("carol", "first-password"))
+        self.assertError(r, 401, "invalid_credentials")
+        r = srv.post("/token", {"room_name": "r"}, headers=rgtest.basic("carol", "second-password"))
+        self.assertEqual(r.status, 201, repr(r))
+        self.assertStops(srv)
 
 
 class TrustedProxyRateLimitTests(rgtest.RoomgateTestCase):
