@@ -9,9 +9,9 @@
 
 #include "auth/proxy.h"
 #include "base/error.h"
+#include "base/names.h"
 #include "base/net.h"
 #include "base/util.h"
-#include "livekit/token.h"
 
 /* RG_ERR_NOT_FOUND when the request carries no proxy user header. */
 rg_err rg_proxy_authenticate(const rg_proxy_auth *pa, const rg_request_t *req, rg_user_t *user,
@@ -28,9 +28,9 @@ rg_err rg_proxy_authenticate(const rg_proxy_auth *pa, const rg_request_t *req, r
 		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "untrusted_proxy",
 			       "%s is only accepted from the configured trusted proxies",
 			       pa->user_header);
-	if (!*id || strlen(id) > RG_MAX_NAME || !rg_utf8_valid(id, strlen(id)))
-		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials",
-			       "%s is empty or invalid", pa->user_header);
+	if (rg_identity_problem(id))
+		return rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials", "%s %s: %s",
+			       pa->user_header, rg_identity_problem(id), RG_IDENTITY_RULE);
 	if (pa->name_header)
 		name = rg_req_header(req, pa->name_header);
 	if (pa->groups_header)

@@ -16,6 +16,7 @@
 #include "auth/jwks.h"
 #include "auth/upstream.h"
 #include "base/error.h"
+#include "base/names.h"
 #include "base/util.h"
 #include "livekit/jwt.h"
 #include "livekit/token.h"
@@ -174,8 +175,14 @@ rg_err rg_upstream_verify(const rg_upstream *up, const char *token, rg_user_t *u
 	} else {
 		id = json_string_value(v);
 	}
-	if (!id || !*id || strlen(id) > RG_MAX_NAME) {
+	if (!id || !*id) {
 		rc = bad_token(err, "token has no identity claim", up->claim_id);
+		goto out;
+	}
+	if (rg_identity_problem(id)) {
+		rc = rg_fail(err, RG_ERR_UNAUTHENTICATED, "invalid_credentials",
+			     "token identity claim '%s' %s: %s", up->claim_id, rg_identity_problem(id),
+			     RG_IDENTITY_RULE);
 		goto out;
 	}
 	name = json_string_value(claim_path(p, up->claim_name));

@@ -14,8 +14,8 @@
 
 #include "auth/users.h"
 #include "base/error.h"
+#include "base/names.h"
 #include "base/util.h"
-#include "livekit/token.h"
 
 #define USERS_MAX_FILE (16 * 1024 * 1024)
 
@@ -113,7 +113,7 @@ rg_err rg_users_parse(const char *text, size_t len, rg_users *out, rg_error *err
 			fl[nf++] = (size_t)(c - q);
 			q = c + 1;
 		}
-		if (nf < 2 || fl[0] == 0 || fl[0] > RG_MAX_NAME || fl[1] == 0) {
+		if (nf < 2 || fl[0] == 0 || fl[1] == 0) {
 			rc = rg_fail(err, RG_ERR_CONFIG, "config_error",
 				     "users file line %zu: expected name:hash[:display name[:groups]]",
 				     lineno);
@@ -126,6 +126,13 @@ rg_err rg_users_parse(const char *text, size_t len, rg_users *out, rg_error *err
 		    (nf > 3 && split_groups(f[3], fl[3], &u.groups, &u.ngroups))) {
 			user_clear(&u);
 			rc = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+			goto fail;
+		}
+		if (rg_identity_problem(u.name)) {
+			rc = rg_fail(err, RG_ERR_CONFIG, "config_error",
+				     "users file line %zu: the user name %s: %s", lineno,
+				     rg_identity_problem(u.name), RG_IDENTITY_RULE);
+			user_clear(&u);
 			goto fail;
 		}
 		if (strncmp(u.hash, "$pbkdf2-sha256$", 15)) {
@@ -186,11 +193,15 @@ rg_err rg_users_file_add(const char *path, const char *name, const char *passwor
 	rg_users existing = {0};
 	rg_err rc = RG_OK;
 
-	if (!path || !name || !*name || !password || strlen(name) > RG_MAX_NAME ||
-	    !field_ok(name) || !field_ok(display_name) || !field_ok(groups))
+	if (!path || !name || !password)
+		return rg_fail(err, RG_ERR_INVALID, "invalid_request", "a file, a name and a password");
+	if (rg_identity_problem(name))
+		return rg_fail(err, RG_ERR_INVALID, "invalid_identity", "the user name %s: %s",
+			       rg_identity_problem(name), RG_IDENTITY_RULE);
+	if (!field_ok(name) || !field_ok(display_name) || !field_ok(groups))
 		return rg_fail(err, RG_ERR_INVALID, "invalid_request",
-			       "user name, display name and groups must be non-empty UTF-8 "
-			       "without ':' or newlines");
+			       "user name, display name and groups must be UTF-8 without ':' or "
+			       "newlines");
 	if (!*password)
 		return rg_fail(err, RG_ERR_INVALID, "invalid_request", "empty password");
 	if (access(path, F_OK) == 0) {

@@ -8,6 +8,7 @@
 
 #include <openssl/crypto.h>
 
+#include "base/names.h"
 #include "cli/commands.h"
 #include "cli/opt.h"
 #include "roomgate.h"
@@ -82,11 +83,18 @@ int rg_cli_token_create(int argc, char **argv)
 			    "--api-key and --api-secret (or LIVEKIT_API_KEY/LIVEKIT_API_SECRET) needed");
 	if (ttl_s && rg_duration_parse(ttl_s, &ttl))
 		return fail("token create", "--ttl must be a duration like 90s, 10m, 1h");
+	/* the server's rule for names that enter (no site pattern here) */
+	if (rg_identity_check("--identity", identity, &err) ||
+	    rg_room_name_check("--room", room, NULL, &err))
+		return fail("token create", err.message);
+	for (size_t i = 0; i < nagents; i++)
+		if (rg_agent_name_check("--agent", agents[i], &err))
+			return fail("token create", err.message);
 	tok = rg_token_new();
 	if (!tok)
 		return fail("token create", "out of memory");
 	if (rg_token_set_identity(tok, identity) || rg_token_set_room(tok, room)) {
-		fail("token create", "--identity and --room must be 1 to 256 characters of UTF-8");
+		fail("token create", "cannot set --identity or --room");
 		goto out;
 	}
 	if ((name && rg_token_set_name(tok, name)) || (metadata && rg_token_set_metadata(tok, metadata)) ||
@@ -236,8 +244,15 @@ int rg_cli_apikey_create(int argc, char **argv)
 {
 	char *key = NULL, *hash = NULL;
 
+	rg_error err = {0};
+
 	if (argc != 4 || !argv[3][0] || argv[3][0] == '-')
 		return fail("apikey create", "usage: roomgate apikey create NAME");
+	/* the key's name is its identity, and the config entry is JSON */
+	if (rg_identity_check("NAME", argv[3], &err))
+		return fail("apikey create", err.message);
+	if (strpbrk(argv[3], "\"\\"))
+		return fail("apikey create", "NAME must not contain '\"' or '\\'");
 	if (rg_apikey_new(&key, &hash))
 		return fail("apikey create", "cannot make a key");
 	/* the key once, on stdout; the config entry holds only its digest */

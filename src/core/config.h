@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "auth/conf.h"
+#include "base/names.h"
 #include "base/net.h"
 #include "livekit/api.h"
 #include "roomgate.h"
@@ -59,6 +60,7 @@ struct rg_config {
 	long default_ttl;
 	long max_ttl;
 	char *room_prefix;
+	rg_name_pattern *room_pattern; /* rooms.name_pattern, or NULL */
 	bool check_existing_rooms;
 	char **cors; size_t n_cors;
 	rg_auth_conf auth; /* users, upstream JWT, proxy, API keys, sessions */

@@ -16,10 +16,10 @@
 #include "auth/proxy.h"
 #include "auth/upstream.h"
 #include "auth/users.h"
+#include "base/names.h"
 #include "base/util.h"
 #include "core/config_parse.h"
 #include "livekit/jwt.h"
-#include "livekit/token.h"
 
 /* upstream_jwt values only needed while parsing it. */
 struct up_src {
@@ -318,8 +318,11 @@ static rg_err parse_apikey(rg_apikey *a, const json_t *k, size_t i, rg_error *er
 	    (rc = rg_cfg_get_strings(k, "groups", where, &a->groups, &a->ngroups, err)) ||
 	    (rc = rg_cfg_get_strings(k, "scopes", where, &scopes, &ns, err)))
 		goto out;
-	if (!a->name || !*a->name || strlen(a->name) > RG_MAX_NAME)
+	if (!a->name)
 		rc = rg_cfg_fail(err, "%s.name is required", where);
+	else if (rg_identity_problem(a->name))
+		rc = rg_cfg_fail(err, "%s.name %s (it is the key's identity): %s", where,
+				 rg_identity_problem(a->name), RG_IDENTITY_RULE);
 	else if (rg_apikey_parse_hash(hash, a->hash))
 		rc = rg_cfg_fail(err, "%s.hash must be \"sha256:<64 hex>\" (roomgate apikey create)",
 				 where);

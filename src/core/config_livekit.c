@@ -2,11 +2,13 @@
  * config_livekit.c - the LiveKit side of the config: the server's URL,
  * API key and secret (inline or from a file; LIVEKIT_* environment
  * variables override them later, in config_load.c), whether rooms must already
- * exist, and what roomgate mints for it: token TTLs and the room prefix.
+ * exist, and what roomgate mints for it: token TTLs, the room prefix and a
+ * site's rooms.name_pattern (compiled here, once; base/names.c applies it).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/names.h"
 #include "core/config_parse.h"
 
 rg_err rg_cfg_parse_livekit(rg_config_t *cfg, const json_t *root, const char *base_dir,
@@ -45,10 +47,34 @@ static bool name_chars_ok(const char *s)
 	return true;
 }
 
+/* Provisioned names (prefix + 22 base64url characters) must pass the rule
+ * and the pattern that names from clients pass: a few samples of the
+ * alphabet's corners stand for them (issue.c also checks each one made). */
+static rg_err check_prefix(const rg_config_t *cfg, rg_error *err)
+{
+	static const char *const samples[] = {"AAAAAAAAAAAAAAAAAAAAAA", "zzzzzzzzzzzzzzzzzzzzzz",
+					      "0000000000000000000000", "9999999999999999999999",
+					      "----------------------", "______________________",
+					      "Az09-_Az09-_Az09-_Az09"};
+	char name[128];
+	rg_error why = {0};
+
+	if (strlen(cfg->room_prefix) > 64 || !name_chars_ok(cfg->room_prefix))
+		return rg_cfg_fail(err, "rooms.prefix: at most 64 of A-Z a-z 0-9 - _ .");
+	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		snprintf(name, sizeof(name), "%s%s", cfg->room_prefix, samples[i]);
+		if (rg_room_name_check("a provisioned room name", name, cfg->room_pattern, &why))
+			return rg_cfg_fail(err, "rooms.prefix \"%s\": %s (e.g. \"%s\")",
+					   cfg->room_prefix, why.message, name);
+	}
+	return RG_OK;
+}
+
 rg_err rg_cfg_parse_tokens(rg_config_t *cfg, const json_t *root, rg_error *err)
 {
 	static const char *const tok_keys[] = {"default_ttl", "max_ttl", NULL};
-	static const char *const room_keys[] = {"prefix", NULL};
+	static const char *const room_keys[] = {"prefix", "name_pattern", NULL};
+	char *pattern = NULL;
 	json_t *v;
 	rg_err rc;
 
@@ -61,9 +87,14 @@ rg_err rg_cfg_parse_tokens(rg_config_t *cfg, const json_t *root, rg_error *err)
 		return rg_cfg_fail(err, "tokens.default_ttl is longer than tokens.max_ttl");
 	if ((v = json_object_get(root, "rooms")) &&
 	    ((rc = rg_cfg_only_keys(v, "rooms", room_keys, err)) ||
-	     (rc = rg_cfg_get_string(v, "prefix", "rooms", &cfg->room_prefix, err))))
+	     (rc = rg_cfg_get_string(v, "prefix", "rooms", &cfg->room_prefix, err)) ||
+	     (rc = rg_cfg_get_string(v, "name_pattern", "rooms", &pattern, err))))
 		return rc;
-	if (strlen(cfg->room_prefix) > 64 || !name_chars_ok(cfg->room_prefix))
-		return rg_cfg_fail(err, "rooms.prefix: at most 64 of A-Z a-z 0-9 - _ .");
-	return RG_OK;
+	if (json_object_get(v, "name_pattern")) {
+		rc = rg_name_pattern_new(pattern ? pattern : "", &cfg->room_pattern, err);
+		free(pattern);
+		if (rc)
+			return rc;
+	}
+	return check_prefix(cfg, err);
 }

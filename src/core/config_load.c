@@ -314,6 +314,7 @@ void rg_config_free(rg_config_t *cfg)
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	free(cfg->room_prefix);
+	rg_name_pattern_free(cfg->room_pattern);
 	rg_cfg_free_strings(cfg->cors, cfg->n_cors);
 	free(cfg->trusted_proxies);
 	free_policy(cfg);

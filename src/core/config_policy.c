@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/names.h"
 #include "base/util.h"
 #include "core/config_parse.h"
 #include "livekit/token.h"
@@ -56,7 +57,8 @@ static rg_err parse_profile(const char *key, const json_t *v, rg_profile *p, rg_
 {
 	static const char *const keys[] = {"agent_name", "description", "deployment", "metadata",
 					   "client_metadata", "metadata_format", NULL};
-	char where[300];
+	char where[300], field[320];
+	rg_error why = {0};
 	json_t *md;
 	rg_err rc;
 
@@ -69,8 +71,13 @@ static rg_err parse_profile(const char *key, const json_t *v, rg_profile *p, rg_
 	    (rc = rg_cfg_get_string(v, "description", where, &p->description, err)) ||
 	    (rc = rg_cfg_get_string(v, "deployment", where, &p->deployment, err)))
 		return rc;
-	if (!p->agent_name || !*p->agent_name || strlen(p->agent_name) > RG_MAX_NAME)
+	if (!p->agent_name)
 		return rg_cfg_fail(err, "%s.agent_name is required", where);
+	/* a profile's name is what /v1/dispatch and /v1/sessions take as "agent" */
+	snprintf(field, sizeof(field), "%s.agent_name", where);
+	if (rg_agent_name_check(where, key, &why) ||
+	    rg_agent_name_check(field, p->agent_name, &why))
+		return rg_cfg_fail(err, "%s", why.message);
 	md = json_object_get(v, "metadata");
 	if (md && !json_is_object(md))
 		return rg_cfg_fail(err, "%s.metadata must be an object (a template)", where);

@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/names.h"
 #include "base/util.h"
 #include "core/config.h"
 #include "core/issue.h"
@@ -17,18 +18,6 @@
 #include "livekit/api.h"
 #include "livekit/roomconfig.h"
 #include "livekit/token.h"
-
-static bool room_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > RG_MAX_NAME)
-		return false;
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	return true;
-}
 
 void rg_join_result_clear(rg_join_result *res)
 {
@@ -111,10 +100,8 @@ static rg_err choose_room(join *j, rg_error *err)
 	const char *room = j->req->room;
 
 	if (room) {
-		if (!room_name_ok(room))
-			return rg_fail(err, RG_ERR_INVALID, "invalid_request",
-				       "room_name must be 1 to 256 characters without control "
-				       "characters");
+		if (rg_room_name_check("room_name", room, j->cfg->room_pattern, err))
+			return RG_ERR_INVALID;
 		if (!rg_policy_room_allowed(j->rule, room))
 			return rg_fail(err, RG_ERR_FORBIDDEN, "room_not_allowed",
 				       "rule '%s' does not allow user '%s' into room '%s'",
@@ -129,6 +116,9 @@ static rg_err choose_room(join *j, rg_error *err)
 			       j->rule->name, j->user->id);
 	if (rg_room_new_name(j->cfg->room_prefix, j->res->room, sizeof(j->res->room)))
 		return rg_fail(err, RG_ERR_CRYPTO, NULL, "cannot make a room name");
+	/* config load checked the prefix against the rule; this is the proof */
+	if (rg_room_name_check("provisioned room name", j->res->room, j->cfg->room_pattern, err))
+		return rg_fail(err, RG_ERR_INTERNAL, NULL, "rooms.prefix makes names the rule refuses");
 	return RG_OK;
 }
 
@@ -139,14 +129,13 @@ static rg_err choose_identity(join *j, rg_error *err)
 	const rg_user_t *user = j->user;
 
 	j->identity = j->req->identity ? j->req->identity : user->id;
+	if (j->req->identity && rg_identity_check("participant_identity", j->identity, err))
+		return RG_ERR_INVALID;
 	if (strcmp(j->identity, user->id) && !user->may_act_for_others)
 		return rg_fail(err, RG_ERR_FORBIDDEN, "identity_not_allowed",
 			       "participant_identity can only be chosen by API-key callers; "
 			       "user '%s' joins as '%s'",
 			       user->id, user->id);
-	if (!*j->identity || strlen(j->identity) > RG_MAX_NAME)
-		return rg_fail(err, RG_ERR_INVALID, "invalid_request",
-			       "participant_identity must be 1 to 256 characters");
 	j->subject = user;
 	if (strcmp(j->identity, user->id)) {
 		if (rg_user_set(&j->acting, j->identity, j->req->name ? j->req->name : j->identity,
@@ -197,6 +186,8 @@ static rg_err read_room_config(join *j, rg_error *err)
 	if ((e = rg_roomconfig_from_json(j->req->room_config, &j->rc, err)))
 		return e;
 	name = rg_json_str(j->rc->obj, "name");
+	if (name && rg_room_name_check("room_config.name", name, j->cfg->room_pattern, err))
+		return RG_ERR_INVALID;
 	if (name && strcmp(name, j->res->room))
 		return rg_fail(err, RG_ERR_INVALID, "invalid_room_config",
 			       "room_config.name must be empty or equal the room name");

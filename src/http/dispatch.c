@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/names.h"
 #include "base/util.h"
 #include "core/config.h"
 #include "core/policy.h"
@@ -19,13 +20,26 @@
 #include "http/request.h"
 #include "http/routes.h"
 #include "livekit/api.h"
-#include "livekit/token.h"
 
-static bool query_param(const rg_request_t *req, const char *name, char *buf, size_t len)
+/* The decoded query parameter `name` (malloc'd), or NULL when absent. A
+ * decoded NUL would cut the name short: it is kept as a control character
+ * (\x01) so that the name rule refuses it rather than a shorter name passing. */
+static char *query_param(const rg_request_t *req, const char *name)
 {
-	if (!req->query)
-		return false;
-	return mg_get_var(req->query, strlen(req->query), name, buf, len) > 0;
+	size_t qlen = req->query ? strlen(req->query) : 0;
+	char *buf;
+	int n;
+
+	if (!req->query || !(buf = malloc(qlen + 1)))
+		return NULL;
+	if ((n = mg_get_var(req->query, qlen, name, buf, qlen + 1)) < 0) {
+		free(buf);
+		return NULL;
+	}
+	for (int i = 0; i < n; i++)
+		if (!buf[i])
+			buf[i] = '\x01';
+	return buf;
 }
 
 /* The caller's rule, and that it allows `room`. */
@@ -38,11 +52,12 @@ static const rg_rule *room_rule(rg_ctx *c, const rg_user_t *user, const char *ro
 		rg_fail(err, RG_ERR_FORBIDDEN, "no_matching_rule", "no rule allows user '%s'", user->id);
 		return NULL;
 	}
-	if (!room || !*room || strlen(room) > RG_MAX_NAME) {
-		rg_fail(err, RG_ERR_INVALID, "invalid_request",
-			"room_name is required (1 to 256 characters)");
+	if (!room) {
+		rg_fail(err, RG_ERR_INVALID, "invalid_request", "room_name is required");
 		return NULL;
 	}
+	if (rg_room_name_check("room_name", room, c->cfg->room_pattern, err))
+		return NULL;
 	if (!rg_policy_room_allowed(rule, room)) {
 		rg_fail(err, RG_ERR_FORBIDDEN, "room_not_allowed",
 			"rule '%s' does not allow user '%s' into room '%s'", rule->name, user->id, room);
@@ -74,12 +89,12 @@ static void create(rg_ctx *c, const rg_user_t *user)
 	room = rg_json_str(body, "room_name");
 	agent = rg_json_str(body, "agent");
 	v = json_object_get(body, "metadata");
-	if (!agent || !*agent || (v && !json_is_object(v) && !json_is_null(v))) {
+	if (!agent || (v && !json_is_object(v) && !json_is_null(v))) {
 		rg_fail(&err, RG_ERR_INVALID, "invalid_request",
 			"expected {\"room_name\": \"...\", \"agent\": \"<profile>\", \"metadata\": {...}}");
 		goto fail;
 	}
-	if (!(rule = room_rule(c, user, room, &err)) ||
+	if (!(rule = room_rule(c, user, room, &err)) || rg_agent_name_check("agent", agent, &err) ||
 	    rg_policy_agent(c->cfg, rule, user, room, agent, true, json_is_object(v) ? v : NULL, NULL,
 			    &resolved, &err) ||
 	    rg_lk_dispatch(&c->cfg->livekit, room, resolved, &created, &out, &err))
@@ -100,7 +115,7 @@ void rg_route_dispatch(rg_ctx *c)
 	const char *path = c->req->path, *id = NULL;
 	rg_user_t user = {0};
 	rg_error err = {0};
-	char room[RG_MAX_NAME + 2] = "";
+	char *room = NULL;
 	json_t *out = NULL;
 
 	if (!strncmp(path, "/v1/dispatch/", 13)) {
@@ -127,7 +142,7 @@ void rg_route_dispatch(rg_ctx *c)
 		create(c, &user);
 		goto done;
 	}
-	query_param(c->req, "room_name", room, sizeof(room));
+	room = query_param(c->req, "room_name");
 	if (!room_rule(c, &user, room, &err))
 		goto fail;
 	if (id ? rg_lk_delete_dispatch(&c->cfg->livekit, room, id, &out, &err)
@@ -138,5 +153,6 @@ void rg_route_dispatch(rg_ctx *c)
 fail:
 	rg_respond_error(c, &err);
 done:
+	free(room);
 	rg_user_clear(&user);
 }

@@ -16,6 +16,7 @@
 
 #include "base/error.h"
 #include "base/jsonw.h"
+#include "base/names.h"
 #include "base/util.h"
 #include "livekit/roomconfig.h"
 
@@ -215,15 +216,19 @@ static rg_err parse_agent(const json_t *in, size_t idx, json_t **out, rg_error *
 				rc = rg_fail(err, RG_ERR_INVALID, RC_SLUG, "%s must be a string", where);
 				goto out;
 			}
-			if (json_string_length(v))
+			/* an empty agent_name is kept for the name rule to refuse */
+			if (json_string_length(v) || f == agent_fields)
 				json_object_set(agent, f->camel, v);
 		}
 	}
-	if (!json_string_length(json_object_get(agent, "agentName"))) {
+	if (!json_object_get(agent, "agentName")) {
 		rc = rg_fail(err, RG_ERR_INVALID, RC_SLUG, "room_config.agents[%zu].agent_name is required",
 			     idx);
 		goto out;
 	}
+	set_where(where, sizeof(where), idx, true, "agent_name");
+	if ((rc = rg_agent_name_check(where, rg_json_str(agent, "agentName"), err)))
+		goto out;
 	/* agentName first, as LiveKit's SDKs write it */
 	{
 		json_t *ordered = json_pack("{s:O}", "agentName", json_object_get(agent, "agentName"));
@@ -383,7 +388,7 @@ rg_err rg_roomconfig_add_agent(rg_roomconfig_t *rc, const char *agent_name, cons
 {
 	json_t *agents, *agent;
 
-	if (!rc || !agent_name || !*agent_name)
+	if (!rc || rg_agent_name_problem(agent_name))
 		return RG_ERR_INVALID;
 	agent = json_pack("{s:s}", "agentName", agent_name);
 	if (!agent)

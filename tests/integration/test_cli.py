@@ -145,6 +145,57 @@ class ConfigCheck(rgtest.RoomgateTestCase):
                 mutate(cfg)
                 self.assertBroken(self.check(cfg, "types-%s.json" % name))
 
+    # -- names that enter (SPEC) ------------------------------------------
+
+    def test_name_pattern_good(self):
+        for pattern in ["[A-Za-z0-9_-]+", "lobby|team-[a-z]+|room-[A-Za-z0-9_-]{22}"]:
+            with self.subTest(pattern=pattern):
+                cfg = good_config()
+                cfg["rooms"] = {"prefix": "room-", "name_pattern": pattern}
+                cp = self.check(cfg, "pattern-good.json")
+                self.assertEqual(cp.returncode, 0, cp.stderr)
+
+    def test_name_pattern_bad(self):
+        for pattern in ["[a-z", "a)|(b", "(", "", 5]:
+            with self.subTest(pattern=pattern):
+                cfg = good_config()
+                cfg["rooms"] = {"prefix": "room-", "name_pattern": pattern}
+                self.assertBroken(self.check(cfg, "pattern-bad.json"), "rooms.name_pattern")
+
+    def test_name_pattern_refusing_provisioned_rooms(self):
+        # rooms.prefix + 22 base64url characters must pass the pattern too
+        cfg = good_config()
+        cfg["rooms"] = {"prefix": "room-", "name_pattern": "[a-z-]+"}
+        self.assertBroken(self.check(cfg, "pattern-prefix.json"), "rooms.prefix", "[a-z-]+")
+
+    def test_room_prefix_against_the_rule(self):
+        for prefix in ["a..", "..", "x/", "r "]:
+            with self.subTest(prefix=prefix):
+                cfg = good_config()
+                cfg["rooms"] = {"prefix": prefix}
+                self.assertBroken(self.check(cfg, "prefix.json"), "rooms.prefix")
+
+    def test_profile_agent_name(self):
+        for name in ["my agent", "a\u0001", "x" * 65, "", "agent/1"]:
+            with self.subTest(agent_name=name):
+                cfg = good_config()
+                cfg["agents"]["support"]["agent_name"] = name
+                self.assertBroken(self.check(cfg, "agentname.json"), "agents.support.agent_name",
+                                  "A-Z a-z 0-9 . _ -")
+        cfg = good_config()
+        cfg["agents"]["support"]["agent_name"] = "x" * 64
+        cp = self.check(cfg, "agentname-64.json")
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+
+    def test_api_key_name_is_an_identity(self):
+        cp = run(["apikey", "create", "svc"])
+        entry = json.loads(cp.stdout.strip().splitlines()[1])
+        for name in ["svc ", "s\u0001", "i" * 129]:
+            with self.subTest(name=name):
+                cfg = good_config()
+                cfg["api_keys"] = [dict(entry, name=name)]
+                self.assertBroken(self.check(cfg, "apikey-name.json"), "api_keys[0].name")
+
 
 class UserAdd(rgtest.RoomgateTestCase):
 
@@ -199,7 +250,8 @@ class UserAdd(rgtest.RoomgateTestCase):
         cp = run(["user", "add", users], stdin="pw\n")
         self.assertNotEqual(cp.returncode, 0)
         self.assertTrue(cp.stderr.strip())
-        for bad in ["bad:name", "", "new\nline"]:
+        for bad in ["bad:name", "", "new\nline", "alice ", " alice", "a\u0001b", "a\u2028b",
+                    "i" * 129]:
             with self.subTest(name=bad):
                 cp = run(["user", "add", users, bad], stdin="pw-123456\n")
                 self.assertNotEqual(cp.returncode, 0, "user add accepted the name %r" % bad)
@@ -278,6 +330,40 @@ class TokenCreate(rgtest.RoomgateTestCase):
                 self.assertNotEqual(cp.returncode, 0, "accepted %r: %s" % (extra, cp.stdout))
                 self.assertTrue(cp.stderr.strip())
                 self.assertEqual(cp.stdout.strip(), "")
+
+    def test_token_create_names(self):
+        # SPEC "Names that enter": the same rule as the server's
+        base = ["--api-key", self.KEY, "--api-secret", self.SECRET]
+        bad = [["--room", r] for r in ["team-../../x", "a/b", "a\\b", "..", "x..y", "room ",
+                                       "\troom", "\u0001", "a\u2028b", "r" * 129]]
+        bad += [["--room", b"caf\xc3"], ["--room", b"\xff"]]  # invalid UTF-8
+        for extra in bad:
+            with self.subTest(extra=extra):
+                cp = self.create(["--identity", "alice"] + extra + base)
+                self.assertNotEqual(cp.returncode, 0, "accepted %r: %s" % (extra, cp.stdout))
+                self.assertEqual(cp.stdout.strip(), "")
+                self.assertIn("--room", cp.stderr)
+                self.assertIn("128 bytes", cp.stderr)
+        for ident in ["alice ", "\talice", "a\u0001", "a\u2029b", "i" * 129, b"\xc3("]:
+            with self.subTest(identity=ident):
+                cp = self.create(["--identity", ident, "--room", "r"] + base)
+                self.assertNotEqual(cp.returncode, 0, "accepted %r: %s" % (ident, cp.stdout))
+                self.assertEqual(cp.stdout.strip(), "")
+                self.assertIn("--identity", cp.stderr)
+        for agent in ["", "my agent", "a\u0001", "x" * 65, "a/b"]:
+            with self.subTest(agent=agent):
+                cp = self.create(["--identity", "alice", "--room", "r", "--agent", agent] + base)
+                self.assertNotEqual(cp.returncode, 0, "accepted %r: %s" % (agent, cp.stdout))
+                self.assertEqual(cp.stdout.strip(), "")
+                self.assertIn("A-Z a-z 0-9 . _ -", cp.stderr)
+        for room in ["Test Room", "r" * 128, "Sala de reunión"]:
+            with self.subTest(room=room):
+                cp = self.create(["--identity", "Alice A", "--room", room, "--agent", "a" * 64]
+                                 + base)
+                self.assertEqual(cp.returncode, 0, cp.stderr)
+                c = rgtest.jwt_payload(cp.stdout.strip())
+                self.assertEqual(c["video"]["room"], room)
+                self.assertEqual(c["sub"], "Alice A")
 
     def test_token_inspect(self):
         cp = self.create(["--identity", "alice", "--room", "r", "--api-key", self.KEY,

@@ -10,11 +10,19 @@ import socket
 import sys
 import time
 import unittest
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rgtest  # noqa: E402
 
 LIMIT = 65536
+
+# SPEC "Names that enter"
+BAD_ROOMS = ["team-../../x", "a/b", "a\\b", "..", "x..y", "room ", "\troom", "\u0001",
+             "a\u0001b", "a\u007fb", "a\u0085b", "a\u2028b", "a\u2029b", "\u00a0room",
+             "r" * 129]
+GOOD_ROOMS = ["Test Room", "r" * 128, "Sala de reunión", "x.y", "a\u00a0b"]
+BAD_AGENTS = ["", "a\u0001", "x" * 300, "a" * 65, "my agent", "agent\n", "a/b", "agént"]
 
 
 def pad_to(prefix, suffix, size):
@@ -212,8 +220,9 @@ class ErrorTests(rgtest.RoomgateTestCase):
         self.assertIn(st, (411, 413), "chunked body over the limit: status %r body %r" % (st, body))
 
     def test_room_name_too_long(self):
-        self.assertToken(self.token({"room_name": "r" * 256}))
-        err = self.assertError(self.token({"room_name": "r" * 257}), 400, "invalid_request")
+        # SPEC "Names that enter": 1-128 bytes (LiveKit's own limit is 256)
+        self.assertToken(self.token({"room_name": "r" * 128}))
+        err = self.assertError(self.token({"room_name": "r" * 129}), 400, "invalid_room_name")
         self.assertIn("room_name", err["message"])
 
     def test_participant_name_and_identity_length(self):
@@ -229,6 +238,84 @@ class ErrorTests(rgtest.RoomgateTestCase):
             self.assertNotEqual(rgtest.jwt_payload(r.body["participant_token"])["video"]["room"], "")
         else:
             self.assertError(r, 400)
+
+    # -- names that enter (SPEC): rooms, agents ---------------------------
+
+    def assertBadRoom(self, resp, field="room_name"):
+        err = self.assertError(resp, 400, "invalid_room_name")
+        self.assertIn(field, err["message"])
+        self.assertIn("128 bytes", err["message"], "the message does not state the rule")
+        return err
+
+    def test_bad_room_names_refused(self):
+        for room in self.alive_iter(BAD_ROOMS):
+            with self.subTest(room=room):
+                self.assertBadRoom(self.token({"room_name": room}))
+                self.assertBadRoom(self.token({"roomName": room, "participantName": "P"}))
+                # room_config.name, given with the same bad name
+                self.assertBadRoom(self.token({"room_name": room,
+                                               "room_config": {"name": room}}))
+
+    def test_bad_room_config_name_refused(self):
+        # room_config.name alone (a provisioned room): the rule, not only "must equal"
+        for room in self.alive_iter(["a/b", "x..y", "room ", "\u0001"]):
+            with self.subTest(room=room):
+                self.assertBadRoom(self.token({"room_config": {"name": room}}),
+                                   "room_config.name")
+
+    def test_good_room_names_accepted(self):
+        for room in self.alive_iter(GOOD_ROOMS):
+            with self.subTest(room=room):
+                body, claims = self.assertToken(self.token({"room_name": room}))
+                self.assertEqual(body["room_name"], room)
+                self.assertEqual(claims["video"]["room"], room)
+                body, claims = self.assertToken(self.token({"room_name": room,
+                                                            "room_config": {"name": room}}))
+                self.assertEqual(claims["roomConfig"]["name"], room)
+
+    def test_bad_agent_names_refused_in_dev_mode(self):
+        # the dev rule allows any agent ("*"), but only names LiveKit workers can register
+        for name in self.alive_iter(BAD_AGENTS):
+            with self.subTest(agent_name=name):
+                r = self.token({"room_name": "agents-x",
+                                "room_config": {"agents": [{"agent_name": name}]}})
+                err = self.assertError(r, 400, "invalid_agent_name")
+                self.assertIn("A-Z a-z 0-9 . _ -", err["message"])
+                self.assertIn("agent_name", err["message"])
+
+    def test_good_agent_names_accepted_in_dev_mode(self):
+        for name in self.alive_iter(["a" * 64, "worker.v2_eu-1", "assistant"]):
+            with self.subTest(agent_name=name):
+                body, claims = self.assertToken(self.token({
+                    "room_name": "agents-ok", "room_config": {"agents": [{"agent_name": name}]}}))
+                self.assertEqual(claims["roomConfig"]["agents"][0]["agentName"], name)
+
+    def test_dispatch_bad_room_refused_before_livekit(self):
+        # no LiveKit runs for this file: a name sent on would come back as 502
+        for room in self.alive_iter(BAD_ROOMS):
+            with self.subTest(room=room):
+                r = self.srv.post("/v1/dispatch", {"room_name": room, "agent": "assistant"},
+                                  headers=self.auth)
+                self.assertBadRoom(r)
+                q = urllib.parse.quote(room, safe="")
+                self.assertBadRoom(self.srv.get("/v1/dispatch?room_name=" + q, headers=self.auth))
+                self.assertBadRoom(self.srv.request(
+                    "DELETE", "/v1/dispatch/AD_x?room_name=" + q, headers=self.auth))
+
+    def test_dispatch_room_with_nul_refused(self):
+        for q in self.alive_iter(["a%00b", "%00"]):
+            with self.subTest(query=q):
+                self.assertBadRoom(self.srv.get("/v1/dispatch?room_name=" + q, headers=self.auth))
+
+    def test_dispatch_bad_agent_refused_before_livekit(self):
+        for name in self.alive_iter(BAD_AGENTS):
+            with self.subTest(agent=name):
+                r = self.srv.post("/v1/dispatch", {"room_name": "team-1", "agent": name},
+                                  headers=self.auth)
+                if name == "":
+                    self.assertError(r, 400, ("invalid_request", "invalid_agent_name"))
+                else:
+                    self.assertError(r, 400, "invalid_agent_name")
 
     # -- media type, methods, routes --------------------------------------
 

@@ -13,6 +13,7 @@ import re
 import sys
 import time
 import unittest
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rgtest  # noqa: E402
@@ -356,6 +357,102 @@ class PolicyTests(rgtest.RoomgateTestCase):
             with self.subTest(metadata=md):
                 self.assertError(self.session("bob", {"agents": ["support"], "metadata": md}),
                                  400, "invalid_metadata")
+
+
+NAME_PATTERN = "lobby|team-[a-z]+|room-[A-Za-z0-9_-]{22}"
+BAD_IDENTITIES = ["svc ", " svc", "\tsvc", "a\u0001b", "a\u007fb", "a\u0085b", "a\u2028b",
+                  "a\u2029b", "i" * 129]
+
+
+class NameTests(rgtest.RoomgateTestCase):
+    """SPEC "Names that enter" with a site's rooms.name_pattern, and the
+    identities an API key with act_as chooses."""
+    srv = None
+    tmp = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = rgtest.TempDir()
+        users = cls.tmp.join("users.txt")
+        rgtest.add_user(users, "bob", PASSWORDS["bob"], BOB_NAME, ["staff"])
+        cp = rgtest.run_cli(["apikey", "create", "backend"])
+        if cp.returncode != 0:
+            raise AssertionError("apikey create: %s" % cp.stderr)
+        key, entry = cp.stdout.strip().splitlines()
+        entry = json.loads(entry)
+        entry.update(scopes=["act_as"], groups=["admin"])
+        cfg = dict(CONFIG, api_keys=[entry],
+                   rooms={"prefix": "room-", "name_pattern": NAME_PATTERN})
+        cls.srv = rgtest.Server.config(cfg, cls.tmp.path).start()
+        cls.bob = rgtest.bearer(cls.srv.login("bob", PASSWORDS["bob"]))
+        cls.backend = rgtest.bearer(key)
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            rgtest.stop_checked(cls.srv)
+        finally:
+            if cls.tmp:
+                cls.tmp.cleanup()
+
+    def tearDown(self):
+        self.assertHealthy(self.srv)
+
+    def test_pattern_accepts(self):
+        for room in ["lobby", "team-red"]:
+            with self.subTest(room=room):
+                body, claims = self.assertToken(self.srv.post("/token", {"room_name": room},
+                                                              headers=self.bob))
+                self.assertEqual(claims["video"]["room"], room)
+        # provisioned rooms (prefix + random) pass the same rule
+        body, claims = self.assertToken(self.srv.post("/token", {}, headers=self.bob))
+        self.assertRegex(body["room_name"], ROOM_RE)
+        body, claims = self.assertToken(self.srv.post("/v1/sessions", {}, headers=self.bob))
+        self.assertRegex(body["room_name"], ROOM_RE)
+
+    def test_pattern_refuses(self):
+        # checked before the rule's rooms: 400 naming the pattern, not 403
+        for room in ["Test Room", "team-Red", "lobby2", "xlobby", "team-"]:
+            with self.subTest(room=room):
+                for who in (self.bob, self.backend):
+                    err = self.assertError(self.srv.post("/token", {"room_name": room},
+                                                         headers=who), 400, "invalid_room_name")
+                    self.assertIn(NAME_PATTERN, err["message"])
+                err = self.assertError(self.srv.get("/v1/dispatch?room_name=" + urllib.parse.quote(room),
+                                                    headers=self.backend), 400, "invalid_room_name")
+                self.assertIn(NAME_PATTERN, err["message"])
+                err = self.assertError(self.srv.post("/v1/dispatch", {"room_name": room,
+                                                                      "agent": "support"},
+                                                     headers=self.backend), 400, "invalid_room_name")
+                self.assertIn(NAME_PATTERN, err["message"])
+
+    def test_pattern_does_not_loosen_the_rule(self):
+        err = self.assertError(self.srv.post("/token", {"room_name": "team-a/b"}, headers=self.bob),
+                               400, "invalid_room_name")
+        self.assertIn("128 bytes", err["message"])
+
+    def test_bad_participant_identity(self):
+        for ident in BAD_IDENTITIES:
+            with self.subTest(identity=ident):
+                err = self.assertError(self.srv.post("/token", {
+                    "room_name": "lobby", "participant_identity": ident}, headers=self.backend),
+                    400, "invalid_identity")
+                self.assertIn("participant_identity", err["message"])
+                self.assertIn("128 bytes", err["message"])
+
+    def test_bad_identity_of_a_user_is_400_before_403(self):
+        err = self.assertError(self.srv.post("/token", {
+            "room_name": "lobby", "participant_identity": "bob "}, headers=self.bob),
+            400, "invalid_identity")
+        self.assertIn("whitespace", err["message"])
+
+    def test_good_participant_identity(self):
+        for ident in ["Test User", "i" * 128, "José Núñez", "user@example.com", "a/b"]:
+            with self.subTest(identity=ident):
+                body, claims = self.assertToken(self.srv.post("/token", {
+                    "room_name": "lobby", "participant_identity": ident}, headers=self.backend))
+                self.assertEqual(claims["sub"], ident)
+                self.assertEqual(body["participant_identity"], ident)
 
 
 if __name__ == "__main__":
