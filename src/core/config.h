@@ -48,7 +48,7 @@ struct rg_config {
 	bool dev;
 	bool access_log; /* one JSON line per request (default true) */
 	long max_connections;    /* civetweb worker threads = connections served at once */
-	long request_timeout;    /* seconds to receive a request (slow clients) */
+	long request_timeout;    /* seconds for a request's headers, then as many for its body */
 	long keep_alive_timeout; /* seconds an idle keep-alive connection is kept */
 	rg_cidr *trusted_proxies; /* peers whose X-Forwarded-For names the client */
 	size_t n_trusted_proxies;

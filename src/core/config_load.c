@@ -90,9 +90,9 @@ static rg_config_t *config_alloc(void)
 	cfg->max_ttl = 3600;
 	cfg->check_existing_rooms = true;
 	cfg->access_log = true;
-	cfg->max_connections = 64;
+	cfg->max_connections = 192;
 	cfg->request_timeout = 10;
-	cfg->keep_alive_timeout = 15;
+	cfg->keep_alive_timeout = 5;
 	if (!cfg->listen || !cfg->room_prefix) {
 		rg_config_free(cfg);
 		return NULL;

@@ -6,6 +6,15 @@
  * to civetweb's static file serving from the web root. civetweb's own error
  * pages are replaced by JSON errors, and every request gets one JSON access
  * log line (method, path without query, status, duration, user).
+ *
+ * Slow clients: civetweb gives each connection a worker thread for as long
+ * as it is open, and roomgate cannot tell, before a request has been read,
+ * which address a connection comes from (civetweb 1.15 does not say). What
+ * it bounds itself: one deadline for a request's headers and body (the body
+ * loop below; civetweb's own clock restarts on every read), a short
+ * keep-alive, a deep listen queue and enough file descriptors. Floods of idle
+ * connections from one address are for a proxy in front (docker/nginx.conf,
+ * docs/deploy.md "Slow clients").
  */
 #include <civetweb.h>
 #include <arpa/inet.h>
@@ -17,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,6 +45,7 @@ struct rg_server {
 	rg_mount *mount;
 	int port;
 	atomic_int in_flight;
+	long request_timeout_ms; /* server.request_timeout: headers and body */
 	char *tls_cert, *tls_key;
 };
 
@@ -270,6 +281,30 @@ static int allow_all(struct mg_connection *conn, void *cbdata)
 	return 1;
 }
 
+/*
+ * Whether this request's time is up: server.request_timeout since its
+ * headers arrived (begin_request). civetweb restarts its request_timeout
+ * clock on every byte it receives, so a body sent a byte at a time would
+ * otherwise hold the thread as long as its sender likes; with this check a
+ * request takes at most about twice request_timeout (the headers, then the
+ * body; the last one-byte mg_read waits up to request_timeout more). Only
+ * on roomgate's own server: an embedding application's civetweb has its own
+ * options.
+ */
+static bool body_late(const struct mg_connection *conn, const rg_mount *m)
+{
+	rg_server_t *srv;
+	struct timespec now;
+
+	if (m->embedded || !(srv = mg_get_user_data(mg_get_context(conn))))
+		return false;
+	/* the coarse clock (a few ms): read without a system call, once a byte */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	return (now.tv_sec - req_start.tv_sec) * 1000 +
+		       (now.tv_nsec - req_start.tv_nsec) / 1000000 >=
+	       srv->request_timeout_ms;
+}
+
 static int api_handler(struct mg_connection *conn, void *cbdata)
 {
 	rg_mount *m = cbdata;
@@ -304,8 +339,20 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
 		body = malloc(cap + 1);
 		if (!body)
 			return 500;
+		/* a byte per mg_read: civetweb returns from one only when all it
+		 * asked for has come, and restarts its request_timeout clock on
+		 * every byte, so a larger read could wait a quiet period per byte;
+		 * one byte waits at most one (what has come is copied from
+		 * civetweb's buffer, no system call) */
 		for (;;) {
-			int n = len < cap ? mg_read(conn, body + len, cap - len) : 0;
+			int n;
+			if ((ri->content_length < 0 || len < (size_t)ri->content_length) &&
+			    body_late(conn, m)) {
+				free(body);
+				send_error(conn, 408, "the request body did not arrive in time", true, NULL);
+				return 408;
+			}
+			n = len < cap ? mg_read(conn, body + len, 1) : 0;
 			if (n <= 0)
 				break;
 			len += (size_t)n;
@@ -474,6 +521,21 @@ static void log_listening(const rg_config_t *cfg, int port)
 			      cfg->web_root));
 }
 
+/* Each connection, waiting in the listen queue or open, is a file
+ * descriptor: take the hard limit when the soft one is lower (a process
+ * started from a shell often gets 1024), so that a flood of connections
+ * fails at accept rather than leaving roomgate unable to open a file. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			rg_log("warn", "fd_limit", "cannot raise the open file limit to its hard limit");
+	}
+}
+
 rg_err rg_server_start(rg_app_t *app, rg_server_t **out, rg_error *err)
 {
 	static int lib_init;
@@ -501,6 +563,8 @@ rg_err rg_server_start(rg_app_t *app, rg_server_t **out, rg_error *err)
 		rc = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
 		goto out;
 	}
+	srv->request_timeout_ms = cfg->request_timeout * 1000;
+	raise_fd_limit();
 	if (!(srv->mount = rg_app_add_mount(app, "", false))) {
 		rc = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
 		goto out;
@@ -529,6 +593,8 @@ rg_err rg_server_start(rg_app_t *app, rg_server_t **out, rg_error *err)
 	options[n++] = ka_ms;
 	options[n++] = "request_timeout_ms";
 	options[n++] = req_ms;
+	options[n++] = "listen_backlog";
+	options[n++] = "4096";
 	options[n++] = "enable_directory_listing";
 	options[n++] = "no";
 	options[n++] = "access_control_allow_origin";

@@ -18,9 +18,9 @@
  * KEEP IN SYNC: the mg_start options below are the ones rg_server_start() in
  * src/http/civetweb.c passes (listening_ports, max_request_size, num_threads,
  * tcp_nodelay, enable_keep_alive, keep_alive_timeout_ms, request_timeout_ms,
- * enable_directory_listing, access_control_allow_origin; roomgate adds a
- * document_root only when it serves a web page, which the bench config does
- * not), and like it an authorization handler that lets every request through
+ * listen_backlog, enable_directory_listing, access_control_allow_origin;
+ * roomgate adds a document_root only when it serves a web page, which the
+ * bench config does not), and like it an authorization handler that lets every request through
  * (civetweb would otherwise stat() a .htpasswd file per request). If you
  * change them there, change them here too, or the ratio roomgate/ceiling
  * compares two different servers.
@@ -236,7 +236,7 @@ int main(int argc, char **argv)
 
 	/* = rg_server_start() in src/http/civetweb.c (keep in sync), with the
 	 * defaults of the config's "server" section */
-	const char *threads = "64", *ka_ms = "15000", *req_ms = "10000";
+	const char *threads = "192", *ka_ms = "5000", *req_ms = "10000";
 
 	options[n++] = "listening_ports";
 	options[n++] = listen;
@@ -252,6 +252,8 @@ int main(int argc, char **argv)
 	options[n++] = ka_ms;
 	options[n++] = "request_timeout_ms";
 	options[n++] = req_ms;
+	options[n++] = "listen_backlog";
+	options[n++] = "4096";
 	options[n++] = "enable_directory_listing";
 	options[n++] = "no";
 	options[n++] = "access_control_allow_origin";

@@ -66,7 +66,7 @@ test('docker compose config accepts docker/compose.yaml', () => {
   const r = run(COMPOSE[0], [...COMPOSE.slice(1), '-f', 'docker/compose.yaml', 'config', '--format', 'json']);
   assert.equal(r.status, 0, r.stderr);
   project = JSON.parse(r.stdout);
-  assert.deepEqual(Object.keys(project.services).sort(), ['agent', 'livekit', 'roomgate']);
+  assert.deepEqual(Object.keys(project.services).sort(), ['agent', 'livekit', 'nginx', 'roomgate']);
 });
 
 const lkYaml = () => {
@@ -96,11 +96,45 @@ test('compose: one network namespace, the ports LiveKit and roomgate use, the Li
   assert.ok(livekit.volumes.some((v) => v.source === D('livekit.yaml') && v.target === cfgPath && v.read_only),
     'livekit.yaml mounted read-only where --config points');
   const published = livekit.ports.map((p) => `${p.host_ip}:${p.published}:${p.target}/${p.protocol}`).sort();
-  const listenPort = Number(composeConfig().listen.split(':').pop());
+  // 8080 is nginx's; roomgate's own port is not published (nginx holds slow clients)
   assert.deepEqual(published, [
     `127.0.0.1:${lk.port}:${lk.port}/tcp`, `127.0.0.1:${lk.tcp}:${lk.tcp}/tcp`,
-    `127.0.0.1:${lk.udp}:${lk.udp}/udp`, `127.0.0.1:${listenPort}:${listenPort}/tcp`,
+    `127.0.0.1:${lk.udp}:${lk.udp}/udp`, `127.0.0.1:${nginxConf().listen}:${nginxConf().listen}/tcp`,
   ].sort());
+  assert.ok(!published.some((p) => p.endsWith(`:${roomgatePort()}/tcp`)), 'roomgate must not be published');
+  for (const s of Object.values(project.services)) assert.ok(!s.ports || s === livekit, 'only livekit publishes');
+});
+
+const nginxConf = () => {
+  const c = read(D('nginx', 'roomgate.conf'));
+  const one = (re) => { const m = [...c.matchAll(new RegExp(re.source, 'gm'))]; assert.equal(m.length, 1, `docker/nginx/roomgate.conf: ${re}`); return m[0][1]; };
+  return { text: c, listen: Number(one(/^\s+listen (\d+);/)), upstream: one(/^\s+server (127\.0\.0\.1:\d+);/) };
+};
+const roomgatePort = () => Number(composeConfig().listen.split(':').pop());
+
+test('compose: nginx (Debian 12\'s) in front of roomgate, its config mounted, proxying to roomgate\'s loopback port', () => {
+  assert.ok(project, 'compose config failed');
+  const { nginx } = project.services;
+  assert.equal(nginx.network_mode, 'service:livekit');
+  assert.equal(resolve(nginx.build.context), D('nginx'));
+  const ins = dockerfile(D('nginx', 'Dockerfile'));
+  assert.ok(ins.some((x) => x.op === 'ARG' && x.args === 'DEBIAN_IMAGE=debian:12-slim'), 'the base of docker/Dockerfile');
+  assert.ok(ins.some((x) => x.op === 'RUN' && /install .*\bnginx-light\b/.test(x.args)), 'Debian\'s nginx-light');
+  const cmd = JSON.parse(finalStage(ins).find((x) => x.op === 'CMD').args);
+  const conf = cmd[cmd.indexOf('-c') + 1];
+  assert.ok(nginx.volumes.some((v) => v.source === D('nginx', 'roomgate.conf') && v.target === conf && v.read_only),
+    `docker/nginx/roomgate.conf mounted read-only at ${conf}`);
+  assert.deepEqual(nginx.cap_drop, ['ALL']);
+  // nginx reaches roomgate on the shared loopback; roomgate trusts it for X-Forwarded-For
+  const cfg = composeConfig();
+  assert.equal(nginxConf().upstream, cfg.listen);
+  assert.match(cfg.listen, /^127\.0\.0\.1:/);
+  assert.deepEqual(cfg.server.trusted_proxies, ['127.0.0.1/32']);
+  assert.equal(project.services.roomgate.environment.ROOMGATE_HEALTHCHECK_URL, `http://${cfg.listen}/healthz`);
+  // the slow-client settings are docker/nginx.conf's
+  const setting = /^\s*(worker_rlimit_nofile|worker_connections|limit_conn_zone|limit_conn|client_header_timeout|client_body_timeout|send_timeout|keepalive_timeout|reset_timedout_connection|proxy_request_buffering|client_body_buffer_size)\s[^;]*;/gm;
+  const settings = (t) => [...t.matchAll(setting)].map((m) => m[0].trim()).sort();
+  assert.deepEqual(settings(nginxConf().text), settings(read(D('nginx.conf'))));
 });
 
 test('compose: roomgate image, mounted config, LiveKit URL and key', () => {
@@ -159,12 +193,12 @@ test('compose: the agent worker registers the agent name roomgate dispatches, wi
 
 // ---------------------------------------------------------------- the compose config itself
 
-test('docker/config/roomgate.json passes roomgate config check and listens on all interfaces', () => {
+test('docker/config/roomgate.json passes roomgate config check and listens on loopback only (behind nginx)', () => {
   const r = configCheck(D('config', 'roomgate.json'));
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'ok');
   const cfg = composeConfig();
-  assert.equal(cfg.listen, '0.0.0.0:8080');
+  assert.equal(cfg.listen, '127.0.0.1:8090');
   // where the Dockerfile installs the page (CMAKE_INSTALL_PREFIX=/usr)
   assert.equal(cfg.web_root, '/usr/share/roomgate/web');
   assert.match(read(D('Dockerfile')), /-DCMAKE_INSTALL_PREFIX=\/usr\b/);
@@ -217,8 +251,8 @@ test('the compose config serves a session that dispatches the agent (roomgate on
 
 // ---------------------------------------------------------------- Dockerfiles
 
-test('hadolint: both Dockerfiles', () => {
-  for (const f of ['docker/Dockerfile', 'docker/agent/Dockerfile']) {
+test('hadolint: the Dockerfiles', () => {
+  for (const f of ['docker/Dockerfile', 'docker/agent/Dockerfile', 'docker/nginx/Dockerfile']) {
     const r = run(HADOLINT, ['--no-color', f]);
     assert.equal(r.status, 0, `${f}:\n${r.stdout}${r.stderr}`);
   }
