@@ -90,7 +90,7 @@ static rg_config_t *config_alloc(void)
 	cfg->max_ttl = 3600;
 	cfg->check_existing_rooms = true;
 	cfg->access_log = true;
-	cfg->max_connections = 192;
+	cfg->max_connections = 64;
 	cfg->request_timeout = 10;
 	cfg->keep_alive_timeout = 5;
 	if (!cfg->listen || !cfg->room_prefix) {
@@ -224,6 +224,12 @@ rg_err rg_config_dev(const char *web_root, rg_config_t **out, rg_error *err)
 	u = NULL;
 	if ((rc = rg_password_hash("demo", 0, &cfg->auth.users.v[0].hash))) {
 		rg_fail(err, rc, NULL, "cannot hash the demo password");
+		goto fail;
+	}
+	/* the demo user joins after the loader stamped the users: its session
+	 * tokens would otherwise take the slow stamp path on every request */
+	if ((rc = rg_session_stamp_users(&cfg->auth))) {
+		rg_fail(err, rc, "crypto_error", "cannot stamp the demo user");
 		goto fail;
 	}
 	if (web_root && !(cfg->web_root = strdup(web_root))) {

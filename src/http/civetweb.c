@@ -21,6 +21,7 @@
 #include <dlfcn.h>
 #include <netinet/in.h>
 #include <openssl/ssl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,14 @@
 #include "http/app.h"
 #include "http/request.h"
 
+/* A request body being read on roomgate's own server, and when it is late. */
+typedef struct body_watch {
+	const struct mg_connection *conn;
+	struct timespec deadline; /* CLOCK_MONOTONIC */
+	bool fired;               /* the watchdog shut the socket's read side */
+	struct body_watch *prev, *next;
+} body_watch;
+
 struct rg_server {
 	struct mg_context *ctx;
 	rg_mount *mount;
@@ -47,6 +56,12 @@ struct rg_server {
 	atomic_int in_flight;
 	long request_timeout_ms; /* server.request_timeout: headers and body */
 	char *tls_cert, *tls_key;
+	/* bodies being read, oldest deadline first, for the body watchdog */
+	pthread_mutex_t late_lock;
+	pthread_cond_t late_cond;
+	struct body_watch *watching, *watching_tail;
+	pthread_t watchdog;
+	bool watchdog_started, stopping;
 };
 
 /* Per worker thread: civetweb runs one request at a time on a thread. */
@@ -281,28 +296,120 @@ static int allow_all(struct mg_connection *conn, void *cbdata)
 	return 1;
 }
 
-/*
- * Whether this request's time is up: server.request_timeout since its
- * headers arrived (begin_request). civetweb restarts its request_timeout
- * clock on every byte it receives, so a body sent a byte at a time would
- * otherwise hold the thread as long as its sender likes; with this check a
- * request takes at most about twice request_timeout (the headers, then the
- * body; the last one-byte mg_read waits up to request_timeout more). Only
- * on roomgate's own server: an embedding application's civetweb has its own
- * options.
- */
-static bool body_late(const struct mg_connection *conn, const rg_mount *m)
+static bool ts_before(const struct timespec *a, const struct timespec *b)
 {
-	rg_server_t *srv;
-	struct timespec now;
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
 
-	if (m->embedded || !(srv = mg_get_user_data(mg_get_context(conn))))
-		return false;
-	/* the coarse clock (a few ms): read without a system call, once a byte */
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-	return (now.tv_sec - req_start.tv_sec) * 1000 +
-		       (now.tv_nsec - req_start.tv_nsec) / 1000000 >=
-	       srv->request_timeout_ms;
+/*
+ * One deadline for a request's headers and body. civetweb bounds the wait
+ * for the headers, but mg_read returns only when all it was asked for has
+ * come and restarts its request_timeout clock on every byte, so a body sent
+ * a byte at a time would hold a worker thread as long as its sender likes.
+ * A body is read in one mg_read (the usual body came with the headers: a
+ * memcpy), with the request listed here for as long as the read lasts; a
+ * watchdog thread that wakes every second shuts the read side of a socket
+ * whose request is still reading request_timeout after its headers arrived,
+ * mg_read returns, and the request is answered 408 and closed. Finding the
+ * socket (conn_socket) is slow, but only a late request pays it; the usual
+ * request pays two short locked list operations.
+ */
+static void *watchdog_run(void *arg)
+{
+	rg_server_t *srv = arg;
+
+	pthread_mutex_lock(&srv->late_lock);
+	while (!srv->stopping) {
+		struct timespec now, wake;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		/* oldest first: all deadlines are start + the same timeout */
+		for (body_watch *w = srv->watching; w && !ts_before(&now, &w->deadline); w = w->next) {
+			if (!w->fired) {
+				/* w->conn is valid: its worker unlists it under this lock */
+				int fd = conn_socket(w->conn);
+				w->fired = true;
+				if (fd >= 0)
+					shutdown(fd, SHUT_RD);
+			}
+		}
+		wake = now;
+		wake.tv_sec += 1;
+		pthread_cond_timedwait(&srv->late_cond, &srv->late_lock, &wake);
+	}
+	pthread_mutex_unlock(&srv->late_lock);
+	return NULL;
+}
+
+static void watch_start(rg_server_t *srv, body_watch *w, const struct mg_connection *conn)
+{
+	w->conn = conn;
+	w->deadline = req_start;
+	w->deadline.tv_sec += srv->request_timeout_ms / 1000;
+	w->deadline.tv_nsec += (srv->request_timeout_ms % 1000) * 1000000;
+	if (w->deadline.tv_nsec >= 1000000000) {
+		w->deadline.tv_sec++;
+		w->deadline.tv_nsec -= 1000000000;
+	}
+	w->fired = false;
+	w->next = NULL;
+	pthread_mutex_lock(&srv->late_lock);
+	w->prev = srv->watching_tail;
+	if (w->prev)
+		w->prev->next = w;
+	else
+		srv->watching = w;
+	srv->watching_tail = w;
+	pthread_mutex_unlock(&srv->late_lock);
+}
+
+/* Unlists w; whether the watchdog found it late. */
+static bool watch_end(rg_server_t *srv, body_watch *w)
+{
+	bool fired;
+
+	pthread_mutex_lock(&srv->late_lock);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		srv->watching = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	else
+		srv->watching_tail = w->prev;
+	fired = w->fired;
+	pthread_mutex_unlock(&srv->late_lock);
+	return fired;
+}
+
+static rg_err watchdog_start(rg_server_t *srv, rg_error *err)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&srv->late_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&srv->late_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&srv->watchdog, NULL, watchdog_run, srv))
+		return rg_fail(err, RG_ERR_INTERNAL, NULL, "cannot start the body watchdog thread");
+	srv->watchdog_started = true;
+	return RG_OK;
+}
+
+/* After mg_stop: no request is reading any more. */
+static void watchdog_stop(rg_server_t *srv)
+{
+	if (!srv->watchdog_started)
+		return;
+	pthread_mutex_lock(&srv->late_lock);
+	srv->stopping = true;
+	pthread_cond_signal(&srv->late_cond);
+	pthread_mutex_unlock(&srv->late_lock);
+	pthread_join(srv->watchdog, NULL);
+	pthread_cond_destroy(&srv->late_cond);
+	pthread_mutex_destroy(&srv->late_lock);
+	srv->watchdog_started = false;
 }
 
 static int api_handler(struct mg_connection *conn, void *cbdata)
@@ -316,6 +423,8 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
 	size_t len = 0;
 	bool too_large = ri->content_length > RG_MAX_BODY;
 	const char *path = ri->local_uri;
+	rg_server_t *srv;
+	body_watch watch;
 	int status;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -339,20 +448,13 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
 		body = malloc(cap + 1);
 		if (!body)
 			return 500;
-		/* a byte per mg_read: civetweb returns from one only when all it
-		 * asked for has come, and restarts its request_timeout clock on
-		 * every byte, so a larger read could wait a quiet period per byte;
-		 * one byte waits at most one (what has come is copied from
-		 * civetweb's buffer, no system call) */
+		/* roomgate's own server watches the read (an embedding
+		 * application's civetweb keeps its own options) */
+		srv = m->embedded ? NULL : mg_get_user_data(mg_get_context(conn));
+		if (srv)
+			watch_start(srv, &watch, conn);
 		for (;;) {
-			int n;
-			if ((ri->content_length < 0 || len < (size_t)ri->content_length) &&
-			    body_late(conn, m)) {
-				free(body);
-				send_error(conn, 408, "the request body did not arrive in time", true, NULL);
-				return 408;
-			}
-			n = len < cap ? mg_read(conn, body + len, 1) : 0;
+			int n = len < cap ? mg_read(conn, body + len, cap - len) : 0;
 			if (n <= 0)
 				break;
 			len += (size_t)n;
@@ -360,6 +462,11 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
 				too_large = true;
 				break;
 			}
+		}
+		if (srv && watch_end(srv, &watch)) {
+			free(body);
+			send_error(conn, 408, "the request body did not arrive in time", true, NULL);
+			return 408;
 		}
 		body[len] = '\0';
 		req.body = body;
@@ -564,6 +671,8 @@ rg_err rg_server_start(rg_app_t *app, rg_server_t **out, rg_error *err)
 		goto out;
 	}
 	srv->request_timeout_ms = cfg->request_timeout * 1000;
+	if ((rc = watchdog_start(srv, err)))
+		goto out;
 	raise_fd_limit();
 	if (!(srv->mount = rg_app_add_mount(app, "", false))) {
 		rc = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
@@ -635,6 +744,7 @@ out:
 	if (srv) {
 		if (srv->ctx)
 			mg_stop(srv->ctx);
+		watchdog_stop(srv);
 		free(srv->tls_cert);
 		free(srv->tls_key);
 		free(srv);
@@ -659,6 +769,7 @@ void rg_server_stop(rg_server_t *srv)
 	for (int i = 0; i < 1500 && atomic_load(&srv->in_flight) > 0; i++)
 		nanosleep(&pause, NULL);
 	mg_stop(srv->ctx);
+	watchdog_stop(srv);
 	free(srv->tls_cert);
 	free(srv->tls_key);
 	free(srv);

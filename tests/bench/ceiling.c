@@ -236,7 +236,7 @@ int main(int argc, char **argv)
 
 	/* = rg_server_start() in src/http/civetweb.c (keep in sync), with the
 	 * defaults of the config's "server" section */
-	const char *threads = "192", *ka_ms = "5000", *req_ms = "10000";
+	const char *threads = "64", *ka_ms = "5000", *req_ms = "10000";
 
 	options[n++] = "listening_ports";
 	options[n++] = listen;
