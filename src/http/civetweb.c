@@ -41,12 +41,14 @@
 #include "http/app.h"
 #include "http/request.h"
 
-/* A request body being read on roomgate's own server, and when it is late. */
+/* One worker thread's watch over the request body it reads, if any: made
+ * on the thread's first body and kept by the server until it stops. */
 typedef struct body_watch {
-	const struct mg_connection *conn;
+	pthread_mutex_t lock;    /* the thread and, once a second, the watchdog */
+	const struct mg_connection *conn; /* reading this body, or NULL */
 	struct timespec deadline; /* CLOCK_MONOTONIC */
 	bool fired;               /* the watchdog shut the socket's read side */
-	struct body_watch *prev, *next;
+	struct body_watch *next;
 } body_watch;
 
 struct rg_server {
@@ -56,10 +58,10 @@ struct rg_server {
 	atomic_int in_flight;
 	long request_timeout_ms; /* server.request_timeout: headers and body */
 	char *tls_cert, *tls_key;
-	/* bodies being read, oldest deadline first, for the body watchdog */
+	/* the worker threads' watches, for the body watchdog */
 	pthread_mutex_t late_lock;
 	pthread_cond_t late_cond;
-	struct body_watch *watching, *watching_tail;
+	struct body_watch *watches;
 	pthread_t watchdog;
 	bool watchdog_started, stopping;
 };
@@ -307,13 +309,15 @@ static bool ts_before(const struct timespec *a, const struct timespec *b)
  * come and restarts its request_timeout clock on every byte, so a body sent
  * a byte at a time would hold a worker thread as long as its sender likes.
  * A body is read in one mg_read (the usual body came with the headers: a
- * memcpy), with the request listed here for as long as the read lasts; a
- * watchdog thread that wakes every second shuts the read side of a socket
- * whose request is still reading request_timeout after its headers arrived,
- * mg_read returns, and the request is answered 408 and closed. Finding the
- * socket (conn_socket) is slow, but only a late request pays it; the usual
- * request pays two short locked list operations.
+ * memcpy) while the thread's own watch says so; a watchdog thread that wakes
+ * every second shuts the read side of a socket whose request is still
+ * reading request_timeout after its headers arrived, mg_read returns, and
+ * the request is answered 408 and closed. Finding the socket (conn_socket)
+ * is slow, but only a late request pays it; the usual request takes its own
+ * thread's lock twice, which no other request shares.
  */
+static _Thread_local body_watch *thread_watch;
+
 static void *watchdog_run(void *arg)
 {
 	rg_server_t *srv = arg;
@@ -323,15 +327,16 @@ static void *watchdog_run(void *arg)
 		struct timespec now, wake;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		/* oldest first: all deadlines are start + the same timeout */
-		for (body_watch *w = srv->watching; w && !ts_before(&now, &w->deadline); w = w->next) {
-			if (!w->fired) {
-				/* w->conn is valid: its worker unlists it under this lock */
+		for (body_watch *w = srv->watches; w; w = w->next) {
+			pthread_mutex_lock(&w->lock);
+			/* w->conn is valid: its thread clears it under this lock */
+			if (w->conn && !w->fired && !ts_before(&now, &w->deadline)) {
 				int fd = conn_socket(w->conn);
 				w->fired = true;
 				if (fd >= 0)
 					shutdown(fd, SHUT_RD);
 			}
+			pthread_mutex_unlock(&w->lock);
 		}
 		wake = now;
 		wake.tv_sec += 1;
@@ -341,44 +346,50 @@ static void *watchdog_run(void *arg)
 	return NULL;
 }
 
-static void watch_start(rg_server_t *srv, body_watch *w, const struct mg_connection *conn)
+/* This thread's watch, made and listed on its first body; NULL if out of
+ * memory (the body is then read unwatched). */
+static body_watch *my_watch(rg_server_t *srv)
 {
-	w->conn = conn;
-	w->deadline = req_start;
-	w->deadline.tv_sec += srv->request_timeout_ms / 1000;
-	w->deadline.tv_nsec += (srv->request_timeout_ms % 1000) * 1000000;
-	if (w->deadline.tv_nsec >= 1000000000) {
-		w->deadline.tv_sec++;
-		w->deadline.tv_nsec -= 1000000000;
-	}
-	w->fired = false;
-	w->next = NULL;
+	body_watch *w = thread_watch;
+
+	if (w)
+		return w;
+	if (!(w = calloc(1, sizeof(*w))))
+		return NULL;
+	pthread_mutex_init(&w->lock, NULL);
 	pthread_mutex_lock(&srv->late_lock);
-	w->prev = srv->watching_tail;
-	if (w->prev)
-		w->prev->next = w;
-	else
-		srv->watching = w;
-	srv->watching_tail = w;
+	w->next = srv->watches;
+	srv->watches = w;
 	pthread_mutex_unlock(&srv->late_lock);
+	return thread_watch = w;
 }
 
-/* Unlists w; whether the watchdog found it late. */
-static bool watch_end(rg_server_t *srv, body_watch *w)
+static void watch_start(rg_server_t *srv, body_watch *w, const struct mg_connection *conn)
+{
+	struct timespec d = req_start;
+
+	d.tv_sec += srv->request_timeout_ms / 1000;
+	d.tv_nsec += (srv->request_timeout_ms % 1000) * 1000000;
+	if (d.tv_nsec >= 1000000000) {
+		d.tv_sec++;
+		d.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->conn = conn;
+	w->deadline = d;
+	w->fired = false;
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* The read is over; whether the watchdog found it late. */
+static bool watch_end(body_watch *w)
 {
 	bool fired;
 
-	pthread_mutex_lock(&srv->late_lock);
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		srv->watching = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	else
-		srv->watching_tail = w->prev;
+	pthread_mutex_lock(&w->lock);
+	w->conn = NULL;
 	fired = w->fired;
-	pthread_mutex_unlock(&srv->late_lock);
+	pthread_mutex_unlock(&w->lock);
 	return fired;
 }
 
@@ -397,7 +408,8 @@ static rg_err watchdog_start(rg_server_t *srv, rg_error *err)
 	return RG_OK;
 }
 
-/* After mg_stop: no request is reading any more. */
+/* After mg_stop: no request is reading any more, and the worker threads
+ * whose watches these were are gone. */
 static void watchdog_stop(rg_server_t *srv)
 {
 	if (!srv->watchdog_started)
@@ -407,6 +419,12 @@ static void watchdog_stop(rg_server_t *srv)
 	pthread_cond_signal(&srv->late_cond);
 	pthread_mutex_unlock(&srv->late_lock);
 	pthread_join(srv->watchdog, NULL);
+	while (srv->watches) {
+		body_watch *next = srv->watches->next;
+		pthread_mutex_destroy(&srv->watches->lock);
+		free(srv->watches);
+		srv->watches = next;
+	}
 	pthread_cond_destroy(&srv->late_cond);
 	pthread_mutex_destroy(&srv->late_lock);
 	srv->watchdog_started = false;
@@ -424,7 +442,7 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
 	bool too_large = ri->content_length > RG_MAX_BODY;
 	const char *path = ri->local_uri;
 	rg_server_t *srv;
-	body_watch watch;
+	body_watch *watch = NULL;
 	int status;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -451,8 +469,8 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
 		/* roomgate's own server watches the read (an embedding
 		 * application's civetweb keeps its own options) */
 		srv = m->embedded ? NULL : mg_get_user_data(mg_get_context(conn));
-		if (srv)
-			watch_start(srv, &watch, conn);
+		if (srv && (watch = my_watch(srv)))
+			watch_start(srv, watch, conn);
 		for (;;) {
 			int n = len < cap ? mg_read(conn, body + len, cap - len) : 0;
 			if (n <= 0)
@@ -463,7 +481,7 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
 				break;
 			}
 		}
-		if (srv && watch_end(srv, &watch)) {
+		if (watch && watch_end(watch)) {
 			free(body);
 			send_error(conn, 408, "the request body did not arrive in time", true, NULL);
 			return 408;
