@@ -71,21 +71,12 @@ static void create(rg_ctx *c, const rg_user_t *user)
 	static const char *const known[] = {"room_name", "agent", "metadata"};
 	json_t *body = NULL, *resolved = NULL, *out = NULL, *v;
 	const rg_rule *rule;
-	const char *room, *agent, *k;
+	const char *room, *agent;
 	rg_error err = {0};
 	bool created = false;
 
-	if (rg_body_json(c, &body, &err))
+	if (rg_body_json(c, &body, &err) || rg_body_only_keys(body, known, 3, &err))
 		goto fail;
-	json_object_foreach(body, k, v) {
-		size_t i;
-		for (i = 0; i < 3 && strcmp(known[i], k); i++)
-			;
-		if (i == 3) {
-			rg_fail(&err, RG_ERR_INVALID, "invalid_request", "unknown field '%s'", k);
-			goto fail;
-		}
-	}
 	room = rg_json_str(body, "room_name");
 	agent = rg_json_str(body, "agent");
 	v = json_object_get(body, "metadata");

@@ -129,3 +129,18 @@ rg_err rg_body_json(rg_ctx *c, json_t **out, rg_error *err)
 	*out = v;
 	return RG_OK;
 }
+
+rg_err rg_body_only_keys(const json_t *body, const char *const *known, size_t n, rg_error *err)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)body, k, v) {
+		size_t i;
+		for (i = 0; i < n && strcmp(known[i], k); i++)
+			;
+		if (i == n)
+			return rg_fail(err, RG_ERR_INVALID, "invalid_request", "unknown field '%s'", k);
+	}
+	return RG_OK;
+}

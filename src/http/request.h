@@ -28,5 +28,8 @@ char *rg_error_body(const char *code, const char *message);
 void rg_add_header(rg_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reads the JSON object body (empty body = {}); checks Content-Type. */
 rg_err rg_body_json(rg_ctx *c, json_t **out, rg_error *err);
+/* Every key of the body is one of the n `known` names (400 invalid_request
+ * "unknown field" otherwise). */
+rg_err rg_body_only_keys(const json_t *body, const char *const *known, size_t n, rg_error *err);
 
 #endif

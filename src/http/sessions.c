@@ -20,8 +20,7 @@
 void rg_route_sessions(rg_ctx *c)
 {
 	static const char *const known[] = {"agents", "participant_name", "metadata"};
-	json_t *body = NULL, *agents, *md, *pn, *resp, *v;
-	const char *k;
+	json_t *body = NULL, *agents, *md, *pn, *resp;
 	rg_user_t user = {0};
 	rg_join_result res = {0};
 	rg_join join = {0};
@@ -32,17 +31,9 @@ void rg_route_sessions(rg_ctx *c)
 		rg_fail(&err, RG_ERR_METHOD, "method_not_allowed", "use POST /v1/sessions");
 		goto fail;
 	}
-	if (rg_ctx_authenticate(c, &user, &err) || rg_body_json(c, &body, &err))
+	if (rg_ctx_authenticate(c, &user, &err) || rg_body_json(c, &body, &err) ||
+	    rg_body_only_keys(body, known, 3, &err))
 		goto fail;
-	json_object_foreach(body, k, v) {
-		size_t i;
-		for (i = 0; i < 3 && strcmp(known[i], k); i++)
-			;
-		if (i == 3) {
-			rg_fail(&err, RG_ERR_INVALID, "invalid_request", "unknown field '%s'", k);
-			goto fail;
-		}
-	}
 	agents = json_object_get(body, "agents");
 	md = json_object_get(body, "metadata");
 	pn = json_object_get(body, "participant_name");
