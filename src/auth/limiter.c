@@ -26,9 +26,9 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 #include "auth/limiter.h"
+#include "base/hash.h"
 
 enum { PROBATION, REPEAT, BLOCKED, NLISTS };
 
@@ -46,55 +46,14 @@ struct rg_limiter {
 	pthread_mutex_t lock;
 	long window;
 	size_t capacity, used, nbuckets;
-	uint64_t k0, k1;
+	rg_hash_key key;
 	entry **buckets;
 	entry *lists[NLISTS][2]; /* head (newest), tail (oldest) */
 };
 
-/* SipHash-2-4 (Aumasson and Bernstein), 64-bit output. */
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                                                   \
-	do {                                                                                       \
-		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);                          \
-		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                             \
-		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                             \
-		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);                          \
-	} while (0)
-
-static uint64_t siphash(uint64_t k0, uint64_t k1, const unsigned char *in, size_t len)
-{
-	uint64_t v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL;
-	uint64_t v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
-	uint64_t b = (uint64_t)len << 56, m;
-	size_t i, left = len & 7;
-
-	for (i = 0; i + 8 <= len; i += 8) {
-		m = 0;
-		for (int j = 0; j < 8; j++)
-			m |= (uint64_t)in[i + (size_t)j] << (8 * j);
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
-	}
-	for (size_t j = 0; j < left; j++)
-		b |= (uint64_t)in[i + j] << (8 * j);
-	v3 ^= b;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
-
 rg_limiter *rg_limiter_new(long window, size_t capacity)
 {
 	rg_limiter *l = calloc(1, sizeof(*l));
-	uint64_t k[2];
 
 	if (!l)
 		return NULL;
@@ -102,14 +61,11 @@ rg_limiter *rg_limiter_new(long window, size_t capacity)
 	l->capacity = capacity ? capacity : RG_LOGIN_KEYS;
 	for (l->nbuckets = 64; l->nbuckets < l->capacity; l->nbuckets *= 2)
 		;
-	if (RAND_bytes((unsigned char *)k, sizeof(k)) != 1 ||
+	if (rg_hash_key_new(&l->key) ||
 	    !(l->buckets = calloc(l->nbuckets, sizeof(*l->buckets)))) {
 		free(l);
 		return NULL;
 	}
-	l->k0 = k[0];
-	l->k1 = k[1];
-	OPENSSL_cleanse(k, sizeof(k));
 	pthread_mutex_init(&l->lock, NULL);
 	return l;
 }
@@ -221,7 +177,7 @@ static entry *add(rg_limiter *l, const char *key, uint64_t h, time_t now)
 
 long rg_limiter_reserve(rg_limiter *l, const char *key, time_t now, unsigned max)
 {
-	uint64_t h = siphash(l->k0, l->k1, (const unsigned char *)key, strlen(key));
+	uint64_t h = rg_siphash(&l->key, key, strlen(key));
 	entry *e;
 	long wait = 0;
 
@@ -250,7 +206,7 @@ out:
 
 void rg_limiter_release(rg_limiter *l, const char *key, time_t now)
 {
-	uint64_t h = siphash(l->k0, l->k1, (const unsigned char *)key, strlen(key));
+	uint64_t h = rg_siphash(&l->key, key, strlen(key));
 	entry *e;
 
 	pthread_mutex_lock(&l->lock);
@@ -266,7 +222,7 @@ void rg_limiter_release(rg_limiter *l, const char *key, time_t now)
 
 unsigned rg_limiter_attempts(rg_limiter *l, const char *key, time_t now)
 {
-	uint64_t h = siphash(l->k0, l->k1, (const unsigned char *)key, strlen(key));
+	uint64_t h = rg_siphash(&l->key, key, strlen(key));
 	unsigned n = 0;
 	entry *e;
 
@@ -299,8 +255,7 @@ void rg_limiter_free(rg_limiter *l)
 			free(e);
 		}
 	free(l->buckets);
-	OPENSSL_cleanse(&l->k0, sizeof(l->k0));
-	OPENSSL_cleanse(&l->k1, sizeof(l->k1));
+	OPENSSL_cleanse(&l->key, sizeof(l->key));
 	pthread_mutex_destroy(&l->lock);
 	free(l);
 }

@@ -41,6 +41,7 @@ typedef struct rg_rule {
 	bool agents_any;
 	json_t *grants;       /* VideoGrant overlay (object) */
 	long ttl;             /* seconds, 0 = default */
+	bool end_any_session; /* DELETE /v1/sessions/{room} for any room (admins) */
 } rg_rule;
 
 struct rg_config {

@@ -9,13 +9,54 @@
 #include <string.h>
 
 #include "base/names.h"
+#include "base/util.h"
 #include "core/config_parse.h"
+
+/* livekit.api_timeout: one API call's bound while a request waits (default
+ * 3s; at most 30s). Durations are whole seconds; "500ms" is accepted too. */
+static rg_err api_timeout(const json_t *v, rg_livekit *lk, rg_error *err)
+{
+	const char *s = rg_json_str(v, "api_timeout");
+	long secs;
+	char *end;
+	rg_err rc;
+
+	if (s && strlen(s) > 2 && !strcmp(s + strlen(s) - 2, "ms")) {
+		long ms = strtol(s, &end, 10);
+		if (end != s + strlen(s) - 2 || ms < 100 || ms > 30000)
+			return rg_cfg_fail(err, "livekit.api_timeout: 100ms to 30s");
+		lk->api_timeout_ms = ms;
+		return RG_OK;
+	}
+	secs = lk->api_timeout_ms / 1000;
+	if ((rc = rg_cfg_get_duration(v, "api_timeout", "livekit", &secs, err)))
+		return rc;
+	if (secs > 30)
+		return rg_cfg_fail(err, "livekit.api_timeout: 100ms to 30s");
+	lk->api_timeout_ms = secs * 1000;
+	return RG_OK;
+}
+
+/* livekit.reconcile_interval: a duration, or 0 / "off" for never. */
+static rg_err reconcile_interval(const json_t *v, rg_livekit *lk, rg_error *err)
+{
+	json_t *x = json_object_get(v, "reconcile_interval");
+
+	if ((json_is_integer(x) && json_integer_value(x) == 0) ||
+	    (json_is_string(x) && (!strcmp(json_string_value(x), "off") ||
+				   !strcmp(json_string_value(x), "0")))) {
+		lk->reconcile_interval = 0;
+		return RG_OK;
+	}
+	return rg_cfg_get_duration(v, "reconcile_interval", "livekit", &lk->reconcile_interval, err);
+}
 
 rg_err rg_cfg_parse_livekit(rg_config_t *cfg, const json_t *root, const char *base_dir,
 			    rg_error *err)
 {
-	static const char *const keys[] = {"url", "api_key", "api_secret", "api_secret_file",
-					   "check_existing_rooms", NULL};
+	static const char *const keys[] = {"url", "api_url", "api_key", "api_secret",
+					   "api_secret_file", "check_existing_rooms", "api_timeout",
+					   "reconcile_interval", NULL};
 	json_t *v = json_object_get(root, "livekit");
 	rg_livekit *lk = &cfg->livekit;
 	char *file = NULL;
@@ -25,6 +66,9 @@ rg_err rg_cfg_parse_livekit(rg_config_t *cfg, const json_t *root, const char *ba
 		return RG_OK;
 	if ((rc = rg_cfg_only_keys(v, "livekit", keys, err)) ||
 	    (rc = rg_cfg_get_string(v, "url", "livekit", &lk->url, err)) ||
+	    (rc = rg_cfg_get_string(v, "api_url", "livekit", &lk->api_url, err)) ||
+	    (rc = api_timeout(v, lk, err)) ||
+	    (rc = reconcile_interval(v, lk, err)) ||
 	    (rc = rg_cfg_get_string(v, "api_key", "livekit", &lk->api_key, err)) ||
 	    (rc = rg_cfg_get_string(v, "api_secret", "livekit", &lk->api_secret, err)) ||
 	    (rc = rg_cfg_get_string(v, "api_secret_file", "livekit", &file, err)))

@@ -89,6 +89,8 @@ static rg_config_t *config_alloc(void)
 	cfg->default_ttl = 600;
 	cfg->max_ttl = 3600;
 	cfg->check_existing_rooms = true;
+	cfg->livekit.api_timeout_ms = 3000;
+	cfg->livekit.reconcile_interval = 30;
 	cfg->access_log = true;
 	cfg->max_connections = 64;
 	cfg->request_timeout = 10;
@@ -112,6 +114,15 @@ static rg_err finish(rg_config_t *cfg, rg_error *err)
 		return rg_cfg_fail(err, "livekit.url must start with ws://, wss://, http:// or https://");
 	if (!rg_utf8_valid(cfg->livekit.url, strlen(cfg->livekit.url)))
 		return rg_cfg_fail(err, "livekit.url must be UTF-8 text");
+	if (cfg->livekit.api_url &&
+	    (strncmp(cfg->livekit.api_url, "http://", 7) && strncmp(cfg->livekit.api_url, "https://", 8) &&
+	     strncmp(cfg->livekit.api_url, "ws://", 5) && strncmp(cfg->livekit.api_url, "wss://", 6)))
+		return rg_cfg_fail(err, "livekit.api_url must start with http://, https://, ws:// or wss://");
+	if (cfg->livekit.api_url && !rg_utf8_valid(cfg->livekit.api_url, strlen(cfg->livekit.api_url)))
+		return rg_cfg_fail(err, "livekit.api_url must be UTF-8 text");
+	if (!(cfg->livekit.api_base =
+		      rg_lk_http_base(cfg->livekit.api_url ? cfg->livekit.api_url : cfg->livekit.url)))
+		return RG_ERR_NOMEM;
 	if (!cfg->livekit.api_key || !*cfg->livekit.api_key || !cfg->livekit.api_secret ||
 	    !*cfg->livekit.api_secret)
 		return rg_cfg_fail(err, "livekit.api_key and livekit.api_secret are required "
@@ -313,6 +324,8 @@ void rg_config_free(rg_config_t *cfg)
 		return;
 	free(cfg->listen);
 	free(cfg->livekit.url);
+	free(cfg->livekit.api_url);
+	free(cfg->livekit.api_base);
 	free(cfg->livekit.api_key);
 	rg_free_secret(cfg->livekit.api_secret);
 	rg_signer_free(cfg->livekit.signer);

@@ -178,7 +178,7 @@ static rg_err parse_rule(const rg_config_t *cfg, size_t idx, const json_t *v, rg
 			 rg_error *err)
 {
 	static const char *const keys[] = {"name", "match", "rooms", "session_rooms", "agents",
-					   "grants", "ttl", NULL};
+					   "grants", "ttl", "end_any_session", NULL};
 	char where[300];
 	json_t *m;
 	rg_err rc;
@@ -194,6 +194,7 @@ static rg_err parse_rule(const rg_config_t *cfg, size_t idx, const json_t *v, rg
 	    (rc = rg_cfg_get_strings(v, "agents", where, &r->agents, &r->n_agents, err)) ||
 	    (rc = rg_cfg_get_duration(v, "ttl", where, &r->ttl, err)) ||
 	    (rc = rg_cfg_get_bool(v, "session_rooms", where, &r->session_rooms, err)) ||
+	    (rc = rg_cfg_get_bool(v, "end_any_session", where, &r->end_any_session, err)) ||
 	    (rc = rule_agents(cfg, r, where, err)))
 		return rc;
 	return rule_grants(r, json_object_get(v, "grants"), where, err);

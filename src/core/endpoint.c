@@ -91,8 +91,8 @@ static char *answer(const rg_config_t *cfg, const json_t *body, const rg_join_re
 	return NULL;
 }
 
-rg_err rg_token_request(const rg_config_t *cfg, const rg_user_t *user, const json_t *body,
-			char **resp, rg_error *err)
+rg_err rg_token_request(const rg_config_t *cfg, rg_link *link, const rg_user_t *user,
+			const json_t *body, char **resp, rg_error *err)
 {
 	json_t *attrs, *rc, *v;
 	const char *room, *name, *identity, *metadata, *k;
@@ -125,6 +125,7 @@ rg_err rg_token_request(const rg_config_t *cfg, const rg_user_t *user, const jso
 	join.metadata = metadata;
 	join.attributes = attrs;
 	join.room_config = rc;
+	join.link = link;
 	if ((e = rg_join_issue(cfg, user, &join, &res, err)))
 		return e;
 	*resp = answer(cfg, body, &res);
@@ -147,7 +148,7 @@ rg_err rg_policy_eval(const rg_config_t *cfg, const rg_user_t *user, const char 
 		json_decref(body);
 		return rg_fail(err, RG_ERR_INVALID, "invalid_json", "the request must be a JSON object");
 	}
-	e = rg_token_request(cfg, user, body, response_json, err);
+	e = rg_token_request(cfg, NULL, user, body, response_json, err);
 	json_decref(body);
 	return e;
 }

@@ -6,11 +6,12 @@
 
 #include <jansson.h>
 
+#include "core/link.h"
 #include "roomgate.h"
 
 /* A parsed POST /token body for an authenticated user -> the 201 response
- * body as compact JSON text (free it). */
-rg_err rg_token_request(const rg_config_t *cfg, const rg_user_t *user, const json_t *body,
-			char **resp, rg_error *err);
+ * body as compact JSON text (free it). `link` may be NULL (see rg_join). */
+rg_err rg_token_request(const rg_config_t *cfg, rg_link *link, const rg_user_t *user,
+			const json_t *body, char **resp, rg_error *err);
 
 #endif

@@ -242,7 +242,7 @@ static rg_err dispatch_agents(join *j, rg_error *err)
 	if (!json_array_size(j->agents))
 		return RG_OK;
 	if (j->req->room && j->cfg->check_existing_rooms &&
-	    rg_lk_room_exists(&j->cfg->livekit, j->res->room, &exists, &lkerr))
+	    rg_link_room_live(j->req->link, &j->cfg->livekit, j->res->room, &exists, &lkerr))
 		rg_log_json("warn", "room_check_failed",
 			    json_pack("{s:s,s:s}", "room", j->res->room, "msg", lkerr.message));
 	j->res->dispatch = exists ? "api" : "token";
@@ -250,7 +250,8 @@ static rg_err dispatch_agents(join *j, rg_error *err)
 		if (exists) {
 			json_t *d = NULL;
 			bool created;
-			if ((e = rg_lk_dispatch(&j->cfg->livekit, j->res->room, agent, &created, &d, err)))
+			if ((e = rg_lk_dispatch(&j->cfg->livekit, j->res->room, agent, true, &created,
+						&d, err)))
 				return e;
 			json_decref(d);
 		} else if (add_to_config(j->rc, agent)) {
@@ -272,6 +273,22 @@ static rg_err sign(join *j, rg_error *err)
 				  &j->res->expires_at, err);
 }
 
+/* The registry learns who the room's session belongs to (the user the
+ * token is for) and which agents were asked for. */
+static void record(join *j)
+{
+	json_t *names, *a;
+	size_t i;
+
+	if (!j->req->link || !(names = json_array()))
+		return;
+	json_array_foreach(j->res->agents, i, a)
+		json_array_append(names, json_object_get(a, "agent_name"));
+	rg_registry_issued(rg_link_registry(j->req->link), j->res->room, j->subject->id, names,
+			   j->res->expires_at);
+	json_decref(names);
+}
+
 rg_err rg_join_issue(const rg_config_t *cfg, const rg_user_t *user, const rg_join *req,
 		     rg_join_result *res, rg_error *err)
 {
@@ -282,8 +299,8 @@ rg_err rg_join_issue(const rg_config_t *cfg, const rg_user_t *user, const rg_joi
 	if (!(e = find_rule(&j, err)) && !(e = choose_room(&j, err)) &&
 	    !(e = choose_identity(&j, err)) && !(e = start_token(&j, err)) &&
 	    !(e = read_room_config(&j, err)) && !(e = resolve_agents(&j, err)) &&
-	    !(e = dispatch_agents(&j, err)))
-		e = sign(&j, err);
+	    !(e = dispatch_agents(&j, err)) && !(e = sign(&j, err)))
+		record(&j);
 	rg_user_clear(&j.acting);
 	json_decref(j.requested);
 	json_decref(j.agents);

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <time.h>
 
+#include "core/link.h"
 #include "livekit/token.h"
 #include "roomgate.h"
 
@@ -20,6 +21,9 @@ typedef struct rg_join {
 	/* /v1/sessions: profile keys and shared client metadata */
 	const json_t *profiles;
 	const json_t *client_metadata;
+	/* the server's link to LiveKit (registry), or NULL (embedded policy
+	 * evaluation: the room check asks LiveKit, no session is recorded) */
+	rg_link *link;
 } rg_join;
 
 typedef struct rg_join_result {

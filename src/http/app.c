@@ -2,7 +2,8 @@
  * app.c - an rg_app_t: the state every request of one server (or one
  * embedding) shares. The config, swapped whole on reload and referenced by
  * each request; the mounts it is served from; the password guard (failed-login
- * limits, PBKDF2 slots, cached successes, cleared on reload); the metrics
+ * limits, PBKDF2 slots, cached successes, cleared on reload); the link to
+ * LiveKit (the live-room registry and its reconciler thread); the metrics
  * counters.
  */
 #include <stdlib.h>
@@ -45,7 +46,8 @@ rg_err rg_app_new(rg_config_t *cfg, rg_app_t **out, rg_error *err)
 	if (!app)
 		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
 	pthread_mutex_init(&app->lock, NULL);
-	if (!(app->guard = rg_guard_new())) {
+	if (!(app->guard = rg_guard_new()) || !(app->link = rg_link_new(cfg, true))) {
+		rg_guard_free(app->guard);
 		free(app);
 		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
 	}
@@ -65,6 +67,7 @@ void rg_app_free(rg_app_t *app)
 		free(app->mounts);
 		app->mounts = next;
 	}
+	rg_link_free(app->link);
 	rg_config_free(app->cfg);
 	rg_guard_free(app->guard);
 	pthread_mutex_destroy(&app->lock);
@@ -82,6 +85,7 @@ void rg_app_set_config(rg_app_t *app, rg_config_t *cfg)
 	atomic_store(&app->access_log, cfg->access_log);
 	pthread_mutex_unlock(&app->lock);
 	rg_guard_reload(app->guard); /* cached password checks: users may have changed */
+	rg_link_set_config(app->link, cfg);
 	rg_config_free(old);
 }
 

@@ -15,7 +15,9 @@
 #include "base/names.h"
 #include "base/util.h"
 #include "core/config.h"
+#include "core/link.h"
 #include "core/policy.h"
+#include "http/app.h"
 #include "http/gate.h"
 #include "http/request.h"
 #include "http/routes.h"
@@ -40,6 +42,12 @@ static char *query_param(const rg_request_t *req, const char *name)
 		if (!buf[i])
 			buf[i] = '\x01';
 	return buf;
+}
+
+/* The registry knows the room is live: LiveKit need not be asked first. */
+static bool known_live(rg_ctx *c, const char *room)
+{
+	return rg_registry_state(rg_link_registry(c->app->link), room) == RG_ROOM_LIVE;
 }
 
 /* The caller's rule, and that it allows `room`. */
@@ -88,7 +96,8 @@ static void create(rg_ctx *c, const rg_user_t *user)
 	if (!(rule = room_rule(c, user, room, &err)) || rg_agent_name_check("agent", agent, &err) ||
 	    rg_policy_agent(c->cfg, rule, user, room, agent, true, json_is_object(v) ? v : NULL, NULL,
 			    &resolved, &err) ||
-	    rg_lk_dispatch(&c->cfg->livekit, room, resolved, &created, &out, &err))
+	    rg_lk_dispatch(&c->cfg->livekit, room, resolved, known_live(c, room), &created, &out,
+			   &err))
 		goto fail;
 	rg_respond_json(c, created ? 201 : 200, out);
 	out = NULL;
@@ -137,7 +146,7 @@ void rg_route_dispatch(rg_ctx *c)
 	if (!room_rule(c, &user, room, &err))
 		goto fail;
 	if (id ? rg_lk_delete_dispatch(&c->cfg->livekit, room, id, &out, &err)
-	       : rg_lk_list_dispatches(&c->cfg->livekit, room, &out, &err))
+	       : rg_lk_list_dispatches(&c->cfg->livekit, room, known_live(c, room), &out, &err))
 		goto fail;
 	rg_respond_json(c, 200, out);
 	goto done;

@@ -11,7 +11,8 @@
 #include "livekit/api.h"
 
 static const char *const route_names[RG_ROUTE_COUNT] = {
-	"token", "sessions", "login", "logout", "profiles", "dispatch", "healthz", "metrics", "other"};
+	"token", "sessions", "login", "logout", "profiles", "dispatch", "webhook", "healthz", "metrics",
+	"other"};
 static const int statuses[RG_METRICS_STATUSES] = {200, 201, 204, 400, 401, 403, 404, 405,
 			       413, 415, 429, 500, 502, 503};
 static const double buckets[RG_METRICS_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -52,7 +53,51 @@ void rg_metrics_record(rg_metrics *m, int route, int status, double secs)
 
 
 /* Prometheus text exposition format (malloc'd; NULL if out of memory). */
-char *rg_metrics_render(rg_metrics *m)
+/* LiveKit's API by method, new connections, webhooks and the registry. */
+static void livekit_metrics(FILE *f, rg_link *link)
+{
+	rg_lk_stats lk;
+	rg_link_stats ls;
+
+	rg_lk_stats_get(&lk);
+	fprintf(f, "# HELP roomgate_livekit_api_calls_total Calls to LiveKit's API, by method.\n"
+		   "# TYPE roomgate_livekit_api_calls_total counter\n");
+	for (int i = 0; i < RG_LK_METHODS; i++)
+		fprintf(f, "roomgate_livekit_api_calls_total{method=\"%s\"} %lu\n", rg_lk_method_name(i),
+			lk.calls[i]);
+	fprintf(f, "# HELP roomgate_livekit_api_failures_total Failed calls to LiveKit's API.\n"
+		   "# TYPE roomgate_livekit_api_failures_total counter\n"
+		   "roomgate_livekit_api_failures_total %lu\n"
+		   "# HELP roomgate_livekit_connections_total New connections to LiveKit's API (the rest reused one).\n"
+		   "# TYPE roomgate_livekit_connections_total counter\n"
+		   "roomgate_livekit_connections_total %lu\n",
+		lk.failures, lk.connections);
+	if (!link)
+		return;
+	rg_link_stats_get(link, &ls);
+	fprintf(f, "# HELP roomgate_webhooks_total LiveKit webhooks by outcome.\n"
+		   "# TYPE roomgate_webhooks_total counter\n"
+		   "roomgate_webhooks_total{outcome=\"applied\"} %lu\n"
+		   "roomgate_webhooks_total{outcome=\"duplicate\"} %lu\n"
+		   "roomgate_webhooks_total{outcome=\"refused\"} %lu\n"
+		   "# HELP roomgate_reconciliations_total ListRooms reconciliations, by outcome.\n"
+		   "# TYPE roomgate_reconciliations_total counter\n"
+		   "roomgate_reconciliations_total{outcome=\"ok\"} %lu\n"
+		   "roomgate_reconciliations_total{outcome=\"failed\"} %lu\n"
+		   "# HELP roomgate_registry_corrections_total Rooms a reconciliation corrected (lost webhooks).\n"
+		   "# TYPE roomgate_registry_corrections_total counter\n"
+		   "roomgate_registry_corrections_total %lu\n"
+		   "# HELP roomgate_live_rooms Rooms the registry knows to be live.\n"
+		   "# TYPE roomgate_live_rooms gauge\n"
+		   "roomgate_live_rooms %zu\n"
+		   "# HELP roomgate_registry_rooms Rooms the registry remembers (live or not).\n"
+		   "# TYPE roomgate_registry_rooms gauge\n"
+		   "roomgate_registry_rooms %zu\n",
+		ls.webhooks, ls.webhook_duplicates, ls.webhook_refused, ls.reconciliations,
+		ls.reconcile_failures, ls.corrections, ls.live_rooms, ls.known_rooms);
+}
+
+char *rg_metrics_render(rg_metrics *m, rg_link *link)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -96,17 +141,7 @@ char *rg_metrics_render(rg_metrics *m)
 		   "# TYPE roomgate_password_cache_hits_total counter\n"
 		   "roomgate_password_cache_hits_total %lu\n",
 		atomic_load(&m->password_checks), atomic_load(&m->password_cache_hits));
-	{
-		unsigned long calls, failures;
-		rg_lk_counters(&calls, &failures);
-		fprintf(f, "# HELP roomgate_livekit_api_calls_total Calls to LiveKit's API (dispatch, room checks).\n"
-			   "# TYPE roomgate_livekit_api_calls_total counter\n"
-			   "roomgate_livekit_api_calls_total %lu\n"
-			   "# HELP roomgate_livekit_api_failures_total Failed calls to LiveKit's API.\n"
-			   "# TYPE roomgate_livekit_api_failures_total counter\n"
-			   "roomgate_livekit_api_failures_total %lu\n",
-			calls, failures);
-	}
+	livekit_metrics(f, link);
 	fclose(f);
 	return buf;
 }

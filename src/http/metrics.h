@@ -6,10 +6,12 @@
 
 #include <stdatomic.h>
 
+#include "core/link.h"
+
 /* The routes counted apart (router.c maps paths to them). */
 enum {
 	RG_ROUTE_TOKEN, RG_ROUTE_SESSIONS, RG_ROUTE_LOGIN, RG_ROUTE_LOGOUT, RG_ROUTE_PROFILES,
-	RG_ROUTE_DISPATCH, RG_ROUTE_HEALTHZ, RG_ROUTE_METRICS, RG_ROUTE_OTHER, RG_ROUTE_COUNT
+	RG_ROUTE_DISPATCH, RG_ROUTE_WEBHOOK, RG_ROUTE_HEALTHZ, RG_ROUTE_METRICS, RG_ROUTE_OTHER, RG_ROUTE_COUNT
 };
 #define RG_METRICS_STATUSES 14 /* statuses counted apart; the rest as "other" */
 #define RG_METRICS_BUCKETS 12  /* latency histogram buckets, +Inf aside */
@@ -30,6 +32,6 @@ void rg_metrics_password_checked(rg_metrics *m);
 void rg_metrics_password_cached(rg_metrics *m);
 void rg_metrics_record(rg_metrics *m, int route, int status, double secs);
 /* Prometheus text exposition format (malloc'd; NULL if out of memory). */
-char *rg_metrics_render(rg_metrics *m);
+char *rg_metrics_render(rg_metrics *m, rg_link *link /* may be NULL */);
 
 #endif

@@ -13,6 +13,7 @@
 #include "base/error.h"
 #include "base/net.h"
 #include "core/config.h"
+#include "core/link.h"
 #include "http/app.h"
 #include "http/metrics.h"
 #include "http/request.h"
@@ -51,12 +52,16 @@ static bool origin_allowed(const rg_config_t *cfg, const char *origin)
 
 static void healthz(rg_ctx *c)
 {
-	if (strcmp(c->req->method, "GET") && strcmp(c->req->method, "HEAD"))
-	{
+	rg_link_stats ls;
+
+	if (strcmp(c->req->method, "GET") && strcmp(c->req->method, "HEAD")) {
 		method_not_allowed(c, "GET, HEAD");
 		return;
 	}
-	rg_respond_json(c, 200, json_pack("{s:s}", "status", "ok"));
+	rg_link_stats_get(c->app->link, &ls);
+	/* LiveKit down is not roomgate down: the status stays ok */
+	rg_respond_json(c, 200, json_pack("{s:s,s:{s:b,s:I}}", "status", "ok", "registry", "synced",
+					  ls.synced, "live_rooms", (json_int_t)ls.live_rooms));
 }
 
 static void metrics(rg_ctx *c)
@@ -67,7 +72,7 @@ static void metrics(rg_ctx *c)
 		method_not_allowed(c, "GET");
 		return;
 	}
-	if ((text = rg_metrics_render(&c->app->metrics)))
+	if ((text = rg_metrics_render(&c->app->metrics, c->app->link)))
 		rg_respond_body(c, 200, "text/plain; version=0.0.4; charset=utf-8", text);
 }
 
@@ -75,8 +80,10 @@ static int route_of(const char *path)
 {
 	if (!strcmp(path, "/token"))
 		return RG_ROUTE_TOKEN;
-	if (!strcmp(path, "/v1/sessions"))
+	if (!strcmp(path, "/v1/sessions") || !strncmp(path, "/v1/sessions/", 13))
 		return RG_ROUTE_SESSIONS;
+	if (!strcmp(path, "/livekit/webhook"))
+		return RG_ROUTE_WEBHOOK;
 	if (!strcmp(path, "/v1/login"))
 		return RG_ROUTE_LOGIN;
 	if (!strcmp(path, "/v1/logout"))
@@ -126,6 +133,7 @@ int rg_app_handle(rg_app_t *app, const rg_request_t *req, rg_response_t *resp)
 		case RG_ROUTE_LOGOUT: rg_route_logout(&c); break;
 		case RG_ROUTE_PROFILES: rg_route_profiles(&c); break;
 		case RG_ROUTE_DISPATCH: rg_route_dispatch(&c); break;
+		case RG_ROUTE_WEBHOOK: rg_route_webhook(&c); break;
 		case RG_ROUTE_HEALTHZ: healthz(&c); break;
 		case RG_ROUTE_METRICS: metrics(&c); break;
 		default: {

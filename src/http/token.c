@@ -25,7 +25,7 @@ void rg_route_token(rg_ctx *c)
 		goto fail;
 	}
 	if (rg_ctx_authenticate(c, &user, &err) || rg_body_json(c, &body, &err) ||
-	    rg_token_request(c->cfg, &user, body, &resp, &err))
+	    rg_token_request(c->cfg, c->app->link, &user, body, &resp, &err))
 		goto fail;
 	rg_metrics_token_issued(&c->app->metrics);
 	rg_add_header(c, "Cache-Control: no-store");

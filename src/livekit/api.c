@@ -20,24 +20,107 @@
 #include "livekit/sign.h"
 
 #define LK_MAX_RESPONSE (1024 * 1024)
+#define LK_MAX_LIST (64 * 1024 * 1024) /* ListRooms without a filter: every room */
+#define POOL_MAX 64                      /* idle handles kept, each with its connection */
 
+/*
+ * Connections are kept alive and reused: each call borrows an easy handle
+ * from a pool (a handle keeps its connection cache), and gives it back.
+ * libcurl's shared connection cache is not safe between threads (a known
+ * bug), so handles are not shared while in use; DNS answers and TLS
+ * sessions are (that part of the share is thread-safe with its locks).
+ */
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static atomic_ulong api_calls, api_failures;
+static CURLSH *share;
+static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static CURL *pool[POOL_MAX];
+static size_t pool_n;
+static atomic_ulong api_calls[RG_LK_METHODS], api_failures, api_connects;
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access a, void *u)
+{
+	(void)h, (void)a, (void)u;
+	pthread_mutex_lock(&share_locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *u)
+{
+	(void)h, (void)u;
+	pthread_mutex_unlock(&share_locks[data]);
+}
 
 static void curl_init(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&share_locks[i], NULL);
+	if ((share = curl_share_init())) {
+		curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock);
+		curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+		curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+		curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	}
 }
 
-void rg_lk_counters(unsigned long *calls, unsigned long *failures)
+static CURL *handle_get(void)
 {
-	*calls = atomic_load(&api_calls);
-	*failures = atomic_load(&api_failures);
+	CURL *h = NULL;
+
+	pthread_mutex_lock(&pool_lock);
+	if (pool_n)
+		h = pool[--pool_n];
+	pthread_mutex_unlock(&pool_lock);
+	if (h)
+		curl_easy_reset(h); /* options go; its connections stay */
+	else if (!(h = curl_easy_init()))
+		return NULL;
+	return h;
+}
+
+static void handle_put(CURL *h, bool reuse)
+{
+	if (reuse) {
+		pthread_mutex_lock(&pool_lock);
+		if (pool_n < POOL_MAX) {
+			pool[pool_n++] = h;
+			h = NULL;
+		}
+		pthread_mutex_unlock(&pool_lock);
+	}
+	if (h)
+		curl_easy_cleanup(h);
+}
+
+static const char *const method_names[RG_LK_METHODS] = {
+	"ListRooms", "DeleteRoom", "CreateDispatch", "ListDispatch", "DeleteDispatch", "other"};
+
+const char *rg_lk_method_name(int i)
+{
+	return i >= 0 && i < RG_LK_METHODS ? method_names[i] : "other";
+}
+
+static int method_index(const char *method)
+{
+	const char *slash = strrchr(method, '/');
+
+	for (int i = 0; i < RG_LK_OTHER; i++)
+		if (slash && !strcmp(slash + 1, method_names[i]))
+			return i;
+	return RG_LK_OTHER;
+}
+
+void rg_lk_stats_get(rg_lk_stats *out)
+{
+	for (int i = 0; i < RG_LK_METHODS; i++)
+		out->calls[i] = atomic_load(&api_calls[i]);
+	out->failures = atomic_load(&api_failures);
+	out->connections = atomic_load(&api_connects);
 }
 
 typedef struct buf {
 	char *p;
-	size_t n;
+	size_t n, max;
 	bool overflow;
 } buf;
 
@@ -47,7 +130,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
 	size_t add = size * nmemb;
 	char *np;
 
-	if (b->n + add > LK_MAX_RESPONSE) {
+	if (b->n + add > b->max) {
 		b->overflow = true;
 		return 0;
 	}
@@ -61,8 +144,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
 	return add;
 }
 
-/* ws://host -> http://host, wss:// -> https://, trailing '/' dropped. */
-static char *http_base(const char *url)
+char *rg_lk_http_base(const char *url)
 {
 	const char *rest = url;
 	const char *scheme = "http://";
@@ -105,15 +187,17 @@ static rg_err api_token(const rg_livekit *lk, json_t *video, char **out, rg_erro
 	return rc;
 }
 
-rg_err rg_lk_call(const rg_livekit *lk, const char *method, json_t *video, const json_t *req,
-		  json_t **resp, rg_error *err)
+/* One Twirp call: `max` bytes of answer at most, `timeout_ms` in all. */
+static rg_err lk_call(const rg_livekit *lk, const char *method, json_t *video, const json_t *req,
+		      size_t max, long timeout_ms, json_t **resp, rg_error *err)
 {
 	CURL *curl = NULL;
 	struct curl_slist *hdrs = NULL;
-	char *base = NULL, *url = NULL, *token = NULL, *body = NULL, *authz = NULL;
+	const char *base = lk->api_base ? lk->api_base : "";
+	char *url = NULL, *token = NULL, *body = NULL, *authz = NULL;
 	char cerr[CURL_ERROR_SIZE] = "";
-	buf b = {0};
-	long status = 0;
+	buf b = {.max = max};
+	long status = 0, connects = 0;
 	size_t n;
 	CURLcode cc;
 	rg_err rc = RG_OK;
@@ -121,10 +205,9 @@ rg_err rg_lk_call(const rg_livekit *lk, const char *method, json_t *video, const
 
 	*resp = NULL;
 	pthread_once(&curl_once, curl_init);
-	atomic_fetch_add(&api_calls, 1);
-	base = http_base(lk->url);
+	atomic_fetch_add(&api_calls[method_index(method)], 1);
 	body = rg_json_compact(req);
-	if (!base || !body || (rc = api_token(lk, video, &token, err)))
+	if (!body || (rc = api_token(lk, video, &token, err)))
 		goto out;
 	n = strlen(base) + strlen(method) + 16;
 	url = malloc(n);
@@ -137,7 +220,7 @@ rg_err rg_lk_call(const rg_livekit *lk, const char *method, json_t *video, const
 	snprintf(authz, strlen(token) + 32, "Authorization: Bearer %s", token);
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 	hdrs = curl_slist_append(hdrs, authz);
-	if (!(curl = curl_easy_init()) || !hdrs) {
+	if (!(curl = handle_get()) || !hdrs) {
 		rc = rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
 		goto out;
 	}
@@ -148,11 +231,17 @@ rg_err rg_lk_call(const rg_livekit *lk, const char *method, json_t *video, const
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, cerr);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 2000 ? timeout_ms : 2000L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	if (share)
+		curl_easy_setopt(curl, CURLOPT_SHARE, share);
 	cc = curl_easy_perform(curl);
+	if (curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0)
+		atomic_fetch_add(&api_connects, (unsigned long)connects);
 	if (cc != CURLE_OK) {
 		rc = rg_fail(err, RG_ERR_UPSTREAM, "livekit_unreachable", "LiveKit API at %s: %s", base,
 			     b.overflow ? "response too large" : cerr[0] ? cerr : curl_easy_strerror(cc));
@@ -181,15 +270,22 @@ out:
 		atomic_fetch_add(&api_failures, 1);
 	json_decref(r);
 	curl_slist_free_all(hdrs);
+	/* a handle whose transfer failed may hold a broken connection */
 	if (curl)
-		curl_easy_cleanup(curl);
+		handle_put(curl, true); /* libcurl closes a connection that failed */
 	free(b.p);
-	free(base);
 	free(url);
 	free(body);
 	rg_free_secret(token);
 	rg_free_secret(authz);
 	return rc;
+}
+
+rg_err rg_lk_call(const rg_livekit *lk, const char *method, json_t *video, const json_t *req,
+		  json_t **resp, rg_error *err)
+{
+	return lk_call(lk, method, video, req, LK_MAX_RESPONSE,
+		       lk->api_timeout_ms > 0 ? lk->api_timeout_ms : 3000, resp, err);
 }
 
 static json_t *room_admin(const char *room)
@@ -210,15 +306,51 @@ rg_err rg_lk_room_exists(const rg_livekit *lk, const char *room, bool *exists, r
 	return rc;
 }
 
-rg_err rg_lk_list_dispatches(const rg_livekit *lk, const char *room, json_t **out, rg_error *err)
+rg_err rg_lk_list_rooms(const rg_livekit *lk, json_t **rooms, rg_error *err)
+{
+	json_t *video = json_pack("{s:b}", "roomList", 1), *req = json_object(), *resp = NULL;
+	rg_err rc = lk_call(lk, "livekit.RoomService/ListRooms", video, req, LK_MAX_LIST, 15000, &resp,
+			    err);
+
+	*rooms = NULL;
+	if (!rc) {
+		*rooms = json_incref(json_object_get(resp, "rooms"));
+		if (!*rooms)
+			*rooms = json_array(); /* protojson leaves an empty list out */
+		if (!json_is_array(*rooms)) {
+			json_decref(*rooms);
+			*rooms = NULL;
+			rc = rg_fail(err, RG_ERR_UPSTREAM, "livekit_error", "ListRooms: rooms is not a list");
+		}
+	}
+	json_decref(video);
+	json_decref(req);
+	json_decref(resp);
+	return rc;
+}
+
+rg_err rg_lk_delete_room(const rg_livekit *lk, const char *room, rg_error *err)
+{
+	json_t *video = json_pack("{s:b}", "roomCreate", 1), *req = json_pack("{s:s}", "room", room);
+	json_t *resp = NULL;
+	rg_err rc = rg_lk_call(lk, "livekit.RoomService/DeleteRoom", video, req, &resp, err);
+
+	json_decref(video);
+	json_decref(req);
+	json_decref(resp);
+	return rc;
+}
+
+rg_err rg_lk_list_dispatches(const rg_livekit *lk, const char *room, bool known_live, json_t **out,
+			     rg_error *err)
 {
 	json_t *video, *req;
-	bool exists = false;
+	bool exists = known_live;
 	rg_err rc;
 
 	/* LiveKit answers ListDispatch for a room that does not exist with a
 	 * 503 after 3 s; a room that does not exist has no dispatches */
-	if ((rc = rg_lk_room_exists(lk, room, &exists, err)))
+	if (!known_live && (rc = rg_lk_room_exists(lk, room, &exists, err)))
 		return rc;
 	if (!exists) {
 		*out = json_pack("{s:[]}", "agent_dispatches");
@@ -245,8 +377,8 @@ rg_err rg_lk_delete_dispatch(const rg_livekit *lk, const char *room, const char 
 	return rc;
 }
 
-rg_err rg_lk_dispatch(const rg_livekit *lk, const char *room, const json_t *agent, bool *created,
-		      json_t **out, rg_error *err)
+rg_err rg_lk_dispatch(const rg_livekit *lk, const char *room, const json_t *agent, bool known_live,
+		      bool *created, json_t **out, rg_error *err)
 {
 	const char *name = rg_json_str(agent, "agentName");
 	json_t *list = NULL, *dispatches, *d, *video = NULL, *req = NULL;
@@ -257,7 +389,7 @@ rg_err rg_lk_dispatch(const rg_livekit *lk, const char *room, const json_t *agen
 	*created = false;
 	/* idempotent: an agent that already has a dispatch in the room is not
 	 * started twice (a token dispatch plus an API one would start two) */
-	if ((rc = rg_lk_list_dispatches(lk, room, &list, err)))
+	if ((rc = rg_lk_list_dispatches(lk, room, known_live, &list, err)))
 		return rc;
 	dispatches = json_object_get(list, "agent_dispatches");
 	if (!dispatches)

@@ -30,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const methods[] = {"GET", "POST", "DELETE", "OPTIONS", "PUT", "HEAD"};
 	static const char *const paths[] = {"/token", "/v1/sessions", "/v1/login", "/v1/profiles",
-					    "/healthz", "/metrics", "/v1/nope", "/v1/dispatch/x"};
+					    "/healthz", "/metrics", "/v1/nope", "/v1/dispatch/x",
+					    "/livekit/webhook", "/v1/sessions/room-x", "/v1/sessions/"};
 	static rg_app_t *app;
 	static char authz[2048];
 	static const char bob[] = "bob:$pbkdf2-sha256$600000$kXpukP9tH07u-nYjN4J9NA$"
@@ -59,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 3 || size > RG_MAX_BODY)
 		return 0;
 	req.method = methods[data[0] % 6];
-	req.path = paths[data[1] % 8];
+	req.path = paths[data[1] % 11];
 	h.authz = data[2] & 1 ? authz : (data[2] & 2 ? "Basic ZGVtbzpkZW1v" : NULL);
 	h.ctype = data[2] & 4 ? "text/plain" : "application/json";
 	h.origin = data[2] & 8 ? "http://localhost:3000" : NULL;

@@ -13,7 +13,7 @@
 /* A config with profiles, templates and ordered rules; no network. */
 static const char fuzz_config[] =
 	"{\"livekit\":{\"url\":\"ws://127.0.0.1:9\",\"api_key\":\"k\",\"api_secret\":\"s\","
-	"  \"check_existing_rooms\":false},"
+	"  \"check_existing_rooms\":false, \"reconcile_interval\":0},"
 	" \"session\":{\"secret\":\"fuzz-session-secret-fuzz-session-secret\"},"
 	" \"tokens\":{\"default_ttl\":\"10m\",\"max_ttl\":\"1h\"},"
 	" \"agents\":{\"support\":{\"agent_name\":\"support-agent\",\"deployment\":\"prod\","

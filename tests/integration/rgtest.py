@@ -489,7 +489,7 @@ class RoomgateTestCase(unittest.TestCase):
         self.assertTrue(srv.alive(), "roomgate process died; stderr:\n%s" % srv.stderr_text()[-3000:])
         r = srv.get("/healthz")
         self.assertEqual(r.status, 200, repr(r))
-        self.assertEqual(r.body, {"status": "ok"})
+        self.assertEqual(r.body["status"], "ok", repr(r))
 
     def assertToken(self, resp, status=201):
         """Asserts a successful /token-like response; returns (body, claims)."""

@@ -218,7 +218,7 @@ class DevServer(rgtest.RoomgateTestCase):
             self.assertEqual(r3.status, 400)
             r4 = self.srv.get("/healthz", conn=conn)
             self.assertEqual(r4.status, 200)
-            self.assertEqual(r4.body, {"status": "ok"})
+            self.assertEqual(r4.body["status"], "ok")
         finally:
             conn.close()
 
@@ -226,7 +226,7 @@ class DevServer(rgtest.RoomgateTestCase):
         r = self.srv.get("/healthz")
         self.assertEqual(r.status, 200)
         self.assertTrue(r.headers.get("Content-Type", "").startswith("application/json"))
-        self.assertEqual(r.body, {"status": "ok"})
+        self.assertEqual(r.body["status"], "ok")
         r = self.srv.get("/metrics")
         self.assertEqual(r.status, 200, repr(r))
         self.assertTrue(r.headers.get("Content-Type", "").startswith("text/plain"))

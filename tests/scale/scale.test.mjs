@@ -318,7 +318,7 @@ function track(fn) {
 test('nginx serves roomgate over TLS and redirects plain HTTP', track(async () => {
   const h = await get(`${NG}/healthz`);
   assert.equal(h.status, 200);
-  assert.deepEqual(h.body, { status: 'ok' });
+  assert.equal(h.body.status, 'ok');
   assert.match(h.headers['strict-transport-security'] ?? '', /max-age=/);
   const r = await get(`http://127.0.0.1:${nginx.ports.http}/healthz`);
   assert.equal(r.status, 308);

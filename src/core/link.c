@@ -1,0 +1,251 @@
+/*
+ * link.c - roomgate's link to LiveKit after the token.
+ *
+ * Webhooks are verified, de-duplicated on their event id and applied to the
+ * registry in the request that carries them; nothing calls LiveKit back
+ * inline. Because webhooks can be lost, a reconciler thread asks ListRooms
+ * at start (every 5 s until it first succeeds) and then every
+ * livekit.reconcile_interval, corrects the registry and logs each
+ * correction. The room-exists check costs no call for a room the registry
+ * knows; an unknown room costs one, whose answer is remembered.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "core/link.h"
+#include "livekit/webhook.h"
+
+#define WEBHOOK_ID_TTL 600 /* a webhook's JWT lives 5 min (+ leeway): ids outlive it */
+#define RETRY_UNSYNCED 5   /* seconds between reconciliations until one succeeds */
+
+struct rg_link {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	bool running, stop;
+	rg_config_t *cfg;
+	rg_registry *reg;
+	atomic_bool synced;
+	atomic_ulong webhooks, duplicates, refused, reconciliations, reconcile_failures,
+		corrections;
+};
+
+rg_registry *rg_link_registry(rg_link *l)
+{
+	return l->reg;
+}
+
+static void log_corrections(rg_link *l, const json_t *fixed, bool first, size_t listed)
+{
+	const json_t *c;
+	size_t i;
+
+	if (first) {
+		rg_log_json("info", "registry_synced",
+			    json_pack("{s:I,s:I}", "live_rooms", (json_int_t)listed, "added",
+				      (json_int_t)json_array_size(fixed)));
+		return;
+	}
+	json_array_foreach(fixed, i, c)
+		rg_log_json("warn", "registry_corrected", json_deep_copy(c));
+	atomic_fetch_add(&l->corrections, json_array_size(fixed));
+}
+
+rg_err rg_link_reconcile(rg_link *l, const rg_livekit *lk, rg_error *err)
+{
+	uint64_t mark = rg_registry_mark(l->reg);
+	json_t *rooms = NULL, *fixed;
+	bool first = !atomic_load(&l->synced);
+	rg_err rc;
+
+	if ((rc = rg_lk_list_rooms(lk, &rooms, err))) {
+		atomic_fetch_add(&l->reconcile_failures, 1);
+		return rc;
+	}
+	if (!(fixed = rg_registry_reconcile(l->reg, rooms, mark))) {
+		json_decref(rooms);
+		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+	}
+	log_corrections(l, fixed, first, json_array_size(rooms));
+	atomic_store(&l->synced, true);
+	atomic_fetch_add(&l->reconciliations, 1);
+	json_decref(fixed);
+	json_decref(rooms);
+	return RG_OK;
+}
+
+static void *reconciler(void *arg)
+{
+	rg_link *l = arg;
+	bool failing = false;
+
+	pthread_mutex_lock(&l->lock);
+	while (!l->stop) {
+		rg_config_t *cfg = rg_config_ref(l->cfg);
+		long every = cfg->livekit.reconcile_interval;
+		struct timespec until;
+
+		pthread_mutex_unlock(&l->lock);
+		if (every > 0) {
+			rg_error err = {0};
+			if (rg_link_reconcile(l, &cfg->livekit, &err)) {
+				/* once per outage, not every few seconds */
+				if (!failing)
+					rg_log_json("warn", "reconcile_failed",
+						    json_pack("{s:s}", "msg", err.message));
+				failing = true;
+			} else if (failing) {
+				rg_log_json("info", "reconcile_recovered", NULL);
+				failing = false;
+			}
+			if (!atomic_load(&l->synced) && every > RETRY_UNSYNCED)
+				every = RETRY_UNSYNCED;
+		}
+		rg_config_free(cfg);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += every > 0 ? every : 3600;
+		pthread_mutex_lock(&l->lock);
+		while (!l->stop && pthread_cond_timedwait(&l->wake, &l->lock, &until) != ETIMEDOUT)
+			if (l->stop || l->cfg != cfg)
+				break;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+rg_link *rg_link_new(rg_config_t *cfg, bool background)
+{
+	rg_link *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	if (!(l->reg = rg_registry_new(0))) {
+		free(l);
+		return NULL;
+	}
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->wake, NULL);
+	l->cfg = rg_config_ref(cfg);
+	if (background && !pthread_create(&l->thread, NULL, reconciler, l))
+		l->running = true;
+	return l;
+}
+
+void rg_link_free(rg_link *l)
+{
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->lock);
+	l->stop = true;
+	pthread_cond_broadcast(&l->wake);
+	pthread_mutex_unlock(&l->lock);
+	if (l->running)
+		pthread_join(l->thread, NULL);
+	rg_config_free(l->cfg);
+	rg_registry_free(l->reg);
+	pthread_cond_destroy(&l->wake);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}
+
+void rg_link_set_config(rg_link *l, rg_config_t *cfg)
+{
+	rg_config_t *old;
+
+	rg_config_ref(cfg);
+	pthread_mutex_lock(&l->lock);
+	old = l->cfg;
+	l->cfg = cfg;
+	pthread_cond_broadcast(&l->wake); /* the interval or the server may have changed */
+	pthread_mutex_unlock(&l->lock);
+	rg_config_free(old);
+}
+
+rg_err rg_link_room_live(rg_link *l, const rg_livekit *lk, const char *room, bool *live,
+			 rg_error *err)
+{
+	rg_room_state s = l ? rg_registry_state(l->reg, room) : RG_ROOM_UNKNOWN;
+	uint64_t mark;
+	rg_err rc;
+
+	if (s != RG_ROOM_UNKNOWN) {
+		*live = s == RG_ROOM_LIVE;
+		return RG_OK;
+	}
+	mark = l ? rg_registry_mark(l->reg) : 0;
+	*live = false;
+	if ((rc = rg_lk_room_exists(lk, room, live, err)))
+		return rc;
+	if (l)
+		rg_registry_learned(l->reg, room, *live, mark);
+	return RG_OK;
+}
+
+rg_err rg_link_webhook(rg_link *l, const rg_livekit *lk, const char *authorization,
+		       const char *body, size_t len, bool *duplicate, rg_error *err)
+{
+	time_t now = rg_now();
+	json_t *ev = NULL;
+	rg_err rc;
+	int seen;
+
+	*duplicate = false;
+	if ((rc = rg_webhook_verify(authorization, body, len, lk->api_key, lk->api_secret, now, &ev,
+				    err))) {
+		atomic_fetch_add(&l->refused, 1);
+		return rc;
+	}
+	seen = rg_registry_seen(l->reg, rg_json_str(ev, "id"), now, WEBHOOK_ID_TTL);
+	if (seen < 0) {
+		rc = rg_fail(err, RG_ERR_UNAVAILABLE, "unavailable",
+			     "too many webhook events at once; LiveKit retries");
+	} else if (seen) {
+		*duplicate = true;
+		atomic_fetch_add(&l->duplicates, 1);
+	} else {
+		rg_registry_event(l->reg, ev);
+		atomic_fetch_add(&l->webhooks, 1);
+	}
+	json_decref(ev);
+	return rc;
+}
+
+rg_err rg_link_end_session(rg_link *l, const rg_livekit *lk, const char *room, const char *user,
+			   bool any, rg_error *err)
+{
+	rg_error lkerr = {0};
+	rg_err rc;
+
+	if (!any && !rg_registry_owns(l->reg, room, user))
+		return rg_fail(err, RG_ERR_NOT_FOUND, "not_found", "no live session '%s'", room);
+	if ((rc = rg_lk_delete_room(lk, room, &lkerr))) {
+		if (rc == RG_ERR_NOT_FOUND)
+			return rg_fail(err, RG_ERR_NOT_FOUND, "not_found", "no live session '%s'", room);
+		if (err)
+			*err = lkerr;
+		return rc;
+	}
+	rg_registry_ended(l->reg, room);
+	rg_log_json("info", "session_ended", json_pack("{s:s,s:s}", "room", room, "by", user));
+	return RG_OK;
+}
+
+void rg_link_stats_get(rg_link *l, rg_link_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->webhooks = atomic_load(&l->webhooks);
+	out->webhook_duplicates = atomic_load(&l->duplicates);
+	out->webhook_refused = atomic_load(&l->refused);
+	out->reconciliations = atomic_load(&l->reconciliations);
+	out->reconcile_failures = atomic_load(&l->reconcile_failures);
+	out->corrections = atomic_load(&l->corrections);
+	out->synced = atomic_load(&l->synced);
+	rg_registry_counts(l->reg, &out->live_rooms, &out->known_rooms);
+}

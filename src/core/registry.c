@@ -1,0 +1,568 @@
+/*
+ * registry.c - the in-process live-room registry and webhook id table.
+ *
+ * Rooms sit in a chained hash table keyed by SipHash (room names come from
+ * clients too) and on one list, most recently changed first. Rooms that are
+ * not live are remembered up to a bound; past it the least recently changed
+ * one that nobody holds a claim on is forgotten (it then costs one call
+ * again). Live rooms are always kept: LiveKit's signed events name them.
+ *
+ * LiveKit sends each room's events in order but may drop or repeat them, so
+ * every change is guarded by the room's sid: an event for an instance that
+ * has finished is stale. Each change by an event takes the next sequence
+ * number; an answer from LiveKit asked before that change is older than it
+ * and does not overwrite it.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/hash.h"
+#include "base/util.h"
+#include "core/registry.h"
+
+#define ROOM_BUCKETS 65536
+#define ID_BUCKETS 65536
+#define MAX_IDS 131072
+#define MAX_TRACKED 1024 /* participants and jobs tracked per room */
+#define DEFAULT_ROOMS 100000
+
+typedef struct room {
+	struct room *chain;
+	struct room *newer, *older;
+	uint64_t hash, seq;
+	char *name;
+	rg_room_state state;
+	char sid[64], finished_sid[64];
+	time_t created_at;
+	long count;          /* numParticipants from ListRooms */
+	json_t *participants;/* identity -> kind */
+	json_t *jobs;        /* job id -> agent name */
+	char *owner;
+	json_t *agents;      /* agent names asked for */
+	time_t claim_until;  /* the owner's token expiry */
+} room;
+
+typedef struct seen_id {
+	struct seen_id *chain, *next;
+	uint64_t hash;
+	time_t at;
+	char id[];
+} seen_id;
+
+struct rg_registry {
+	pthread_mutex_t lock;
+	rg_hash_key key;
+	size_t max_rooms, n_rooms, n_live;
+	uint64_t seq;
+	room **buckets;
+	room *newest, *oldest;
+	seen_id **ids;
+	seen_id *first_id, *last_id; /* oldest first */
+	size_t n_ids;
+};
+
+rg_registry *rg_registry_new(size_t max_rooms)
+{
+	rg_registry *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->max_rooms = max_rooms ? max_rooms : DEFAULT_ROOMS;
+	if (rg_hash_key_new(&r->key) || !(r->buckets = calloc(ROOM_BUCKETS, sizeof(room *))) ||
+	    !(r->ids = calloc(ID_BUCKETS, sizeof(seen_id *)))) {
+		free(r->buckets);
+		free(r);
+		return NULL;
+	}
+	pthread_mutex_init(&r->lock, NULL);
+	return r;
+}
+
+static void room_forget_session(room *rm)
+{
+	json_decref(rm->participants);
+	json_decref(rm->jobs);
+	json_decref(rm->agents);
+	free(rm->owner);
+	rm->participants = rm->jobs = rm->agents = NULL;
+	rm->owner = NULL;
+	rm->claim_until = 0;
+	rm->count = 0;
+}
+
+static void room_free(room *rm)
+{
+	room_forget_session(rm);
+	free(rm->name);
+	free(rm);
+}
+
+void rg_registry_free(rg_registry *r)
+{
+	if (!r)
+		return;
+	while (r->newest) {
+		room *next = r->newest->older;
+		room_free(r->newest);
+		r->newest = next;
+	}
+	while (r->first_id) {
+		seen_id *next = r->first_id->next;
+		free(r->first_id);
+		r->first_id = next;
+	}
+	free(r->buckets);
+	free(r->ids);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+/* ------------------------------------------------------------------ rooms */
+
+static room *find(rg_registry *r, const char *name)
+{
+	uint64_t h = rg_siphash(&r->key, name, strlen(name));
+
+	for (room *rm = r->buckets[h & (ROOM_BUCKETS - 1)]; rm; rm = rm->chain)
+		if (rm->hash == h && !strcmp(rm->name, name))
+			return rm;
+	return NULL;
+}
+
+static void unlink_list(rg_registry *r, room *rm)
+{
+	if (rm->newer)
+		rm->newer->older = rm->older;
+	else
+		r->newest = rm->older;
+	if (rm->older)
+		rm->older->newer = rm->newer;
+	else
+		r->oldest = rm->newer;
+	rm->newer = rm->older = NULL;
+}
+
+static void push_newest(rg_registry *r, room *rm)
+{
+	rm->older = r->newest;
+	if (r->newest)
+		r->newest->newer = rm;
+	r->newest = rm;
+	if (!r->oldest)
+		r->oldest = rm;
+}
+
+static void touch(rg_registry *r, room *rm)
+{
+	unlink_list(r, rm);
+	push_newest(r, rm);
+}
+
+static void remove_room(rg_registry *r, room *rm)
+{
+	room **p = &r->buckets[rm->hash & (ROOM_BUCKETS - 1)];
+
+	while (*p != rm)
+		p = &(*p)->chain;
+	*p = rm->chain;
+	unlink_list(r, rm);
+	r->n_rooms--;
+	room_free(rm);
+}
+
+static void set_state(rg_registry *r, room *rm, rg_room_state s)
+{
+	if (rm->state == RG_ROOM_LIVE && s != RG_ROOM_LIVE)
+		r->n_live--;
+	else if (rm->state != RG_ROOM_LIVE && s == RG_ROOM_LIVE)
+		r->n_live++;
+	rm->state = s;
+}
+
+/* Room a room over the bound may take: the least recently changed one that
+ * is not live and holds no unexpired claim (a few looked at, no more). */
+static bool make_room(rg_registry *r, time_t now)
+{
+	int looked = 0;
+
+	for (room *rm = r->oldest; rm && looked < 64; rm = rm->newer, looked++)
+		if (rm->state != RG_ROOM_LIVE && (!rm->owner || rm->claim_until < now)) {
+			remove_room(r, rm);
+			return true;
+		}
+	return false;
+}
+
+/* The room `name`, made (state unknown) if missing; NULL if it may not be
+ * (the bound, unless `always`) or out of memory. */
+static room *get(rg_registry *r, const char *name, bool always)
+{
+	room *rm = find(r, name);
+	uint64_t h;
+
+	if (rm)
+		return rm;
+	if (r->n_rooms - r->n_live >= r->max_rooms && !make_room(r, rg_now()) && !always)
+		return NULL;
+	if (!(rm = calloc(1, sizeof(*rm))) || !(rm->name = strdup(name))) {
+		free(rm);
+		return NULL;
+	}
+	h = rm->hash = rg_siphash(&r->key, name, strlen(name));
+	rm->chain = r->buckets[h & (ROOM_BUCKETS - 1)];
+	r->buckets[h & (ROOM_BUCKETS - 1)] = rm;
+	push_newest(r, rm);
+	r->n_rooms++;
+	return rm;
+}
+
+rg_room_state rg_registry_state(rg_registry *r, const char *room_name)
+{
+	rg_room_state s;
+	room *rm;
+
+	pthread_mutex_lock(&r->lock);
+	rm = find(r, room_name);
+	s = rm ? rm->state : RG_ROOM_UNKNOWN;
+	pthread_mutex_unlock(&r->lock);
+	return s;
+}
+
+uint64_t rg_registry_mark(rg_registry *r)
+{
+	uint64_t m;
+
+	pthread_mutex_lock(&r->lock);
+	m = r->seq;
+	pthread_mutex_unlock(&r->lock);
+	return m;
+}
+
+void rg_registry_learned(rg_registry *r, const char *room_name, bool live, uint64_t mark)
+{
+	room *rm;
+
+	pthread_mutex_lock(&r->lock);
+	if ((rm = get(r, room_name, false)) && rm->seq <= mark &&
+	    (rm->state == RG_ROOM_UNKNOWN || (rm->state == RG_ROOM_LIVE) != live)) {
+		set_state(r, rm, live ? RG_ROOM_LIVE : RG_ROOM_NOT_LIVE);
+		touch(r, rm);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+void rg_registry_issued(rg_registry *r, const char *room_name, const char *owner,
+			const json_t *agents, time_t expires)
+{
+	time_t now = rg_now();
+	room *rm;
+
+	pthread_mutex_lock(&r->lock);
+	rm = get(r, room_name, false);
+	if (!rm || rm->state == RG_ROOM_LIVE)
+		goto out;
+	if (rm->owner && strcmp(rm->owner, owner) && rm->claim_until >= now)
+		goto out;
+	if (!rm->owner || strcmp(rm->owner, owner)) {
+		room_forget_session(rm);
+		if (!(rm->owner = strdup(owner)))
+			goto out;
+	}
+	if (json_array_size(agents)) {
+		json_decref(rm->agents);
+		rm->agents = json_deep_copy(agents);
+	}
+	if (expires > rm->claim_until)
+		rm->claim_until = expires;
+	touch(r, rm);
+out:
+	pthread_mutex_unlock(&r->lock);
+}
+
+bool rg_registry_owns(rg_registry *r, const char *room_name, const char *owner)
+{
+	bool yes;
+	room *rm;
+
+	pthread_mutex_lock(&r->lock);
+	rm = find(r, room_name);
+	yes = rm && rm->state == RG_ROOM_LIVE && rm->owner && !strcmp(rm->owner, owner);
+	pthread_mutex_unlock(&r->lock);
+	return yes;
+}
+
+static void finish(rg_registry *r, room *rm)
+{
+	if (rm->sid[0])
+		memcpy(rm->finished_sid, rm->sid, sizeof(rm->sid));
+	rm->sid[0] = '\0';
+	set_state(r, rm, RG_ROOM_NOT_LIVE);
+	room_forget_session(rm);
+	touch(r, rm);
+}
+
+void rg_registry_ended(rg_registry *r, const char *room_name)
+{
+	room *rm;
+
+	pthread_mutex_lock(&r->lock);
+	if ((rm = find(r, room_name))) {
+		rm->seq = ++r->seq;
+		finish(r, rm);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+void rg_registry_counts(rg_registry *r, size_t *live, size_t *known)
+{
+	pthread_mutex_lock(&r->lock);
+	*live = r->n_live;
+	*known = r->n_rooms;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* ------------------------------------------------------------------ webhook ids */
+
+int rg_registry_seen(rg_registry *r, const char *id, time_t now, long ttl)
+{
+	uint64_t h = rg_siphash(&r->key, id, strlen(id));
+	seen_id **b, *s;
+	int rc = 0;
+
+	pthread_mutex_lock(&r->lock);
+	while (r->first_id && r->first_id->at + ttl < now) { /* expired, oldest first */
+		seen_id *old = r->first_id, **p = &r->ids[old->hash & (ID_BUCKETS - 1)];
+		while (*p != old)
+			p = &(*p)->chain;
+		*p = old->chain;
+		r->first_id = old->next;
+		if (!r->first_id)
+			r->last_id = NULL;
+		r->n_ids--;
+		free(old);
+	}
+	b = &r->ids[h & (ID_BUCKETS - 1)];
+	for (s = *b; s; s = s->chain)
+		if (s->hash == h && !strcmp(s->id, id)) {
+			rc = 1;
+			goto out;
+		}
+	if (r->n_ids >= MAX_IDS || !(s = malloc(sizeof(*s) + strlen(id) + 1))) {
+		rc = -1;
+		goto out;
+	}
+	s->hash = h;
+	s->at = now;
+	s->next = NULL;
+	strcpy(s->id, id);
+	s->chain = *b;
+	*b = s;
+	if (r->last_id)
+		r->last_id->next = s;
+	else
+		r->first_id = s;
+	r->last_id = s;
+	r->n_ids++;
+out:
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ events */
+
+/* protojson writes 64-bit integers as strings. */
+static long long json_int_any(const json_t *v)
+{
+	if (json_is_integer(v))
+		return (long long)json_integer_value(v);
+	if (json_is_string(v))
+		return strtoll(json_string_value(v), NULL, 10);
+	return 0;
+}
+
+static void copy_sid(char *dst, const char *sid)
+{
+	rg_copy(dst, 64, sid ? sid : "");
+}
+
+/* The room instance an event speaks of is live: false if the event is stale
+ * (its instance finished). */
+static bool started(rg_registry *r, room *rm, const json_t *info)
+{
+	const char *sid = rg_json_str(info, "sid");
+	long long created = json_int_any(json_object_get(info, "creationTime"));
+
+	if (sid && *sid && !strcmp(sid, rm->finished_sid))
+		return false;
+	if (rm->state == RG_ROOM_LIVE && sid && *sid && rm->sid[0] && strcmp(sid, rm->sid)) {
+		/* a new instance: the finish of the old one was lost */
+		memcpy(rm->finished_sid, rm->sid, sizeof(rm->sid));
+		json_decref(rm->participants);
+		json_decref(rm->jobs);
+		rm->participants = rm->jobs = NULL;
+	}
+	if (sid && *sid)
+		copy_sid(rm->sid, sid);
+	if (created > 0)
+		rm->created_at = (time_t)created;
+	else if (rm->state != RG_ROOM_LIVE || !rm->created_at)
+		rm->created_at = rg_now();
+	set_state(r, rm, RG_ROOM_LIVE);
+	return true;
+}
+
+static void track(json_t **set, const char *key, const char *value)
+{
+	if (!*set && !(*set = json_object()))
+		return;
+	if (json_object_size(*set) < MAX_TRACKED || json_object_get(*set, key))
+		json_object_set_new(*set, key, json_string(value));
+}
+
+static void apply(rg_registry *r, room *rm, const char *ev, const json_t *event,
+		  const json_t *info)
+{
+	const json_t *p = json_object_get(event, "participant");
+	const json_t *job = json_object_get(event, "job");
+	const char *sid = rg_json_str(info, "sid");
+
+	if (!strcmp(ev, "room_finished")) {
+		/* a stale finish (another instance) or one already applied */
+		if (rm->state == RG_ROOM_LIVE && (!sid || !rm->sid[0] || !strcmp(sid, rm->sid)))
+			finish(r, rm);
+		else if (rm->state != RG_ROOM_LIVE && sid)
+			copy_sid(rm->finished_sid, sid);
+		return;
+	}
+	if (!started(r, rm, info))
+		return;
+	if (!strcmp(ev, "participant_joined") && rg_json_str(p, "identity")) {
+		const char *kind = rg_json_str(p, "kind");
+		track(&rm->participants, rg_json_str(p, "identity"), kind ? kind : "STANDARD");
+	} else if ((!strcmp(ev, "participant_left") ||
+		    !strcmp(ev, "participant_connection_aborted")) && rg_json_str(p, "identity")) {
+		json_object_del(rm->participants, rg_json_str(p, "identity"));
+	} else if (!strcmp(ev, "agent_job_started") && rg_json_str(job, "id")) {
+		const char *an = rg_json_str(job, "agentName");
+		track(&rm->jobs, rg_json_str(job, "id"), an ? an : "");
+	} else if (!strcmp(ev, "agent_job_ended") && rg_json_str(job, "id")) {
+		json_object_del(rm->jobs, rg_json_str(job, "id"));
+	}
+}
+
+void rg_registry_event(rg_registry *r, const json_t *event)
+{
+	static const char *const kinds[] = {"room_started", "room_finished", "participant_joined",
+					    "participant_left", "participant_connection_aborted",
+					    "agent_job_started", "agent_job_ended"};
+	const char *ev = rg_json_str(event, "event");
+	const json_t *info = json_object_get(event, "room");
+	const char *name;
+	bool known = false;
+	room *rm;
+
+	for (size_t i = 0; ev && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		known |= !strcmp(ev, kinds[i]);
+	if (!known)
+		return;
+	if (!info && json_object_get(event, "job"))
+		info = json_object_get(json_object_get(event, "job"), "room");
+	if (!(name = rg_json_str(info, "name")) || !*name)
+		return;
+	pthread_mutex_lock(&r->lock);
+	if ((rm = get(r, name, true))) {
+		rm->seq = ++r->seq;
+		apply(r, rm, ev, event, info);
+		touch(r, rm);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* ------------------------------------------------------------------ reconciliation */
+
+static void corrected(json_t *out, const char *name, const char *was, const char *now)
+{
+	json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "room", name, "was", was, "now", now));
+}
+
+static const char *state_name(rg_room_state s)
+{
+	return s == RG_ROOM_LIVE ? "live" : s == RG_ROOM_NOT_LIVE ? "not_live" : "unknown";
+}
+
+json_t *rg_registry_reconcile(rg_registry *r, const json_t *rooms, uint64_t mark)
+{
+	json_t *out = json_array(), *listed = json_object(), *info;
+	size_t i;
+
+	if (!out || !listed) {
+		json_decref(out);
+		json_decref(listed);
+		return NULL;
+	}
+	pthread_mutex_lock(&r->lock);
+	json_array_foreach(rooms, i, info) {
+		const char *name = rg_json_str(info, "name"), *sid = rg_json_str(info, "sid");
+		room *rm;
+		if (!name || !*name || !(rm = get(r, name, true)))
+			continue;
+		json_object_set_new(listed, name, json_true());
+		if (rm->seq > mark)
+			continue;
+		if (rm->state != RG_ROOM_LIVE || (sid && rm->sid[0] && strcmp(sid, rm->sid)))
+			corrected(out, name, state_name(rm->state), "live");
+		if (sid && !strcmp(sid, rm->finished_sid))
+			rm->finished_sid[0] = '\0'; /* LiveKit says it is live: it is */
+		started(r, rm, info);
+		rm->count = (long)json_int_any(json_object_get(info, "numParticipants"));
+		touch(r, rm);
+	}
+	for (room *rm = r->newest, *next; rm; rm = next) {
+		next = rm->older;
+		if (rm->state == RG_ROOM_LIVE && rm->seq <= mark && !json_object_get(listed, rm->name)) {
+			corrected(out, rm->name, "live", "not_live");
+			finish(r, rm);
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	json_decref(listed);
+	return out;
+}
+
+/* ------------------------------------------------------------------ sessions */
+
+static json_t *session_json(const room *rm)
+{
+	json_t *agents = json_array(), *a;
+	size_t i, n = json_object_size(rm->participants);
+
+	json_array_foreach(rm->agents, i, a) {
+		const char *name = json_string_value(a), *job_agent;
+		const char *jid;
+		json_t *jv;
+		bool running = false;
+		json_object_foreach(rm->jobs, jid, jv)
+			if ((job_agent = json_string_value(jv)) && name && !strcmp(job_agent, name))
+				running = true;
+		json_array_append_new(agents, json_pack("{s:s?,s:b}", "agent_name", name, "running",
+							running));
+	}
+	return json_pack("{s:s,s:I,s:I,s:o}", "room_name", rm->name, "created_at",
+			 (json_int_t)rm->created_at, "participants",
+			 (json_int_t)(n ? (long)n : rm->count), "agents", agents);
+}
+
+json_t *rg_registry_sessions(rg_registry *r, const char *owner)
+{
+	json_t *out = json_array();
+
+	if (!out)
+		return NULL;
+	pthread_mutex_lock(&r->lock);
+	for (room *rm = r->newest; rm; rm = rm->older)
+		if (rm->state == RG_ROOM_LIVE && rm->owner && !strcmp(rm->owner, owner))
+			json_array_append_new(out, session_json(rm));
+	pthread_mutex_unlock(&r->lock);
+	return out;
+}

@@ -1,0 +1,69 @@
+/*
+ * registry.h - the live-room registry (registry.c): which rooms are live on
+ * LiveKit, since when, who is in them; for rooms roomgate provisioned or
+ * issued the first token for, the user who owns them and the agents asked
+ * for; and the webhook event ids already applied.
+ *
+ * Fed by LiveKit's webhooks and corrected by reconciliation with ListRooms
+ * (core/link.c), read by the room-exists check and the sessions API. It is
+ * in-process; these functions are the interface a shared store (Redis, for
+ * replicas) sits behind. Every function is thread-safe.
+ */
+#ifndef RG_CORE_REGISTRY_H
+#define RG_CORE_REGISTRY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+typedef enum rg_room_state {
+	RG_ROOM_UNKNOWN,  /* never heard of: costs one ListRooms call */
+	RG_ROOM_LIVE,
+	RG_ROOM_NOT_LIVE, /* finished, or a call said it does not exist */
+} rg_room_state;
+
+typedef struct rg_registry rg_registry;
+
+/* `max_rooms` bounds the rooms remembered when not live (0: a default);
+ * live rooms, which LiveKit's signed events name, are always kept. */
+rg_registry *rg_registry_new(size_t max_rooms);
+void rg_registry_free(rg_registry *r);
+
+rg_room_state rg_registry_state(rg_registry *r, const char *room);
+
+/* A mark to take before asking LiveKit: what an event changes after it is
+ * newer than the answer, so _learned and _reconcile leave it alone. */
+uint64_t rg_registry_mark(rg_registry *r);
+/* What a ListRooms call asked after `mark` said of one room. */
+void rg_registry_learned(rg_registry *r, const char *room, bool live, uint64_t mark);
+
+/* A join token for `room` went to user `owner`, asking for `agents` (JSON
+ * array of agent names, may be NULL), valid until `expires`. The user owns
+ * the room if it is not live and nobody else holds an unexpired claim. */
+void rg_registry_issued(rg_registry *r, const char *room, const char *owner,
+			const json_t *agents, time_t expires);
+
+/* Webhook event ids: 0 if `id` is new (it is recorded for `ttl` seconds),
+ * 1 if it was seen, -1 if the table is full of ids younger than ttl. */
+int rg_registry_seen(rg_registry *r, const char *id, time_t now, long ttl);
+/* Applies one verified WebhookEvent (LiveKit's protojson). Events of other
+ * kinds, or older than what the registry knows of that room, change nothing. */
+void rg_registry_event(rg_registry *r, const json_t *event);
+
+/* ListRooms' `rooms` array, asked after `mark`: live rooms it lists, live
+ * rooms it does not. Returns what was corrected, [{"room","was","now"}]. */
+json_t *rg_registry_reconcile(rg_registry *r, const json_t *rooms, uint64_t mark);
+
+/* The live rooms `owner` owns, [{"room_name","created_at","participants",
+ * "agents"}], newest first. */
+json_t *rg_registry_sessions(rg_registry *r, const char *owner);
+/* Whether `owner` owns `room` and it is live. */
+bool rg_registry_owns(rg_registry *r, const char *room, const char *owner);
+/* The room was deleted through the API: not live, nobody's. */
+void rg_registry_ended(rg_registry *r, const char *room);
+/* Rooms live, rooms remembered in all. */
+void rg_registry_counts(rg_registry *r, size_t *live, size_t *known);
+
+#endif

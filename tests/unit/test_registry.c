@@ -1,0 +1,203 @@
+/* The live-room registry (core/registry.c): webhook events in order, out of
+ * order, repeated and stale; claims; reconciliation; the id table; bounds. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "core/registry.h"
+
+static json_t *ev(const char *kind, const char *room, const char *sid, const char *identity)
+{
+	json_t *e = json_pack("{s:s,s:s,s:{s:s,s:s,s:s}}", "event", kind, "id", "EV_x", "room", "name",
+			      room, "sid", sid, "creationTime", "1700000000");
+	if (identity)
+		json_object_set_new(e, "participant", json_pack("{s:s}", "identity", identity));
+	return e;
+}
+
+static void feed(rg_registry *r, const char *kind, const char *room, const char *sid,
+		 const char *identity)
+{
+	json_t *e = ev(kind, room, sid, identity);
+	rg_registry_event(r, e);
+	json_decref(e);
+}
+
+static json_t *one_session(rg_registry *r, const char *owner)
+{
+	json_t *s = rg_registry_sessions(r, owner), *first = json_incref(json_array_get(s, 0));
+	CHECK(json_array_size(s) <= 1);
+	json_decref(s);
+	return first;
+}
+
+static void test_lifecycle(void)
+{
+	rg_registry *r = rg_registry_new(0);
+	json_t *agents = json_pack("[s]", "assistant"), *s;
+
+	CHECK(rg_registry_state(r, "a") == RG_ROOM_UNKNOWN);
+	rg_registry_issued(r, "a", "ada", agents, 4000000000);
+	CHECK(rg_registry_state(r, "a") == RG_ROOM_UNKNOWN); /* a claim is no answer */
+	CHECK(!rg_registry_owns(r, "a", "ada"));              /* not live yet */
+	feed(r, "room_started", "a", "RM_1", NULL);
+	CHECK(rg_registry_state(r, "a") == RG_ROOM_LIVE);
+	CHECK(rg_registry_owns(r, "a", "ada"));
+	CHECK(!rg_registry_owns(r, "a", "max"));
+	feed(r, "participant_joined", "a", "RM_1", "ada");
+	feed(r, "participant_joined", "a", "RM_1", "agent-1");
+	feed(r, "participant_joined", "a", "RM_1", "ada"); /* a repeat counts once */
+	s = one_session(r, "ada");
+	CHECK_STR(json_string_value(json_object_get(s, "room_name")), "a");
+	CHECK(json_integer_value(json_object_get(s, "participants")) == 2);
+	CHECK(json_integer_value(json_object_get(s, "created_at")) == 1700000000);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(json_object_get(s, "agents"), 0),
+						    "agent_name")),
+		  "assistant");
+	json_decref(s);
+	s = rg_registry_sessions(r, "max");
+	CHECK(json_array_size(s) == 0);
+	json_decref(s);
+	feed(r, "participant_left", "a", "RM_1", "agent-1");
+	s = one_session(r, "ada");
+	CHECK(json_integer_value(json_object_get(s, "participants")) == 1);
+	json_decref(s);
+	feed(r, "room_finished", "a", "RM_1", NULL);
+	CHECK(rg_registry_state(r, "a") == RG_ROOM_NOT_LIVE);
+	CHECK(!rg_registry_owns(r, "a", "ada"));
+	s = rg_registry_sessions(r, "ada");
+	CHECK(json_array_size(s) == 0);
+	json_decref(s);
+	json_decref(agents);
+	rg_registry_free(r);
+}
+
+/* Events of a finished instance arriving late change nothing; a new instance
+ * of the name is a new session, whoever holds the next claim owns it. */
+static void test_stale_and_reuse(void)
+{
+	rg_registry *r = rg_registry_new(0);
+
+	rg_registry_issued(r, "b", "ada", NULL, 4000000000);
+	feed(r, "room_started", "b", "RM_1", NULL);
+	feed(r, "room_finished", "b", "RM_1", NULL);
+	feed(r, "participant_joined", "b", "RM_1", "late"); /* a retry of an old event */
+	CHECK(rg_registry_state(r, "b") == RG_ROOM_NOT_LIVE);
+	rg_registry_issued(r, "b", "max", NULL, 4000000000);
+	feed(r, "room_finished", "b", "RM_1", NULL); /* repeated finish: claim stays */
+	feed(r, "room_started", "b", "RM_2", NULL);
+	CHECK(rg_registry_owns(r, "b", "max"));
+	CHECK(!rg_registry_owns(r, "b", "ada"));
+	/* another user's live room: no claim over it */
+	rg_registry_issued(r, "b", "ada", NULL, 4000000000);
+	CHECK(rg_registry_owns(r, "b", "max"));
+	/* a finish for another instance than the live one is stale */
+	feed(r, "room_finished", "b", "RM_1", NULL);
+	CHECK(rg_registry_state(r, "b") == RG_ROOM_LIVE);
+	/* the finish of RM_2 was lost and RM_3 starts: a new instance */
+	feed(r, "participant_joined", "b", "RM_2", "x");
+	feed(r, "room_started", "b", "RM_3", NULL);
+	{
+		json_t *s = one_session(r, "max");
+		CHECK(json_integer_value(json_object_get(s, "participants")) == 0);
+		json_decref(s);
+	}
+	rg_registry_free(r);
+}
+
+/* An unexpired claim by one user keeps the room from another until it
+ * expires; an expired one does not. */
+static void test_claims(void)
+{
+	rg_registry *r = rg_registry_new(0);
+
+	rg_registry_issued(r, "c", "ada", NULL, 4000000000);
+	rg_registry_issued(r, "c", "max", NULL, 4000000000);
+	feed(r, "room_started", "c", "RM_1", NULL);
+	CHECK(rg_registry_owns(r, "c", "ada"));
+	rg_registry_issued(r, "d", "ada", NULL, 1); /* expired long ago */
+	rg_registry_issued(r, "d", "max", NULL, 4000000000);
+	feed(r, "room_started", "d", "RM_2", NULL);
+	CHECK(rg_registry_owns(r, "d", "max"));
+	rg_registry_free(r);
+}
+
+/* Answers from LiveKit asked before an event do not overwrite it. */
+static void test_learned_and_reconcile(void)
+{
+	rg_registry *r = rg_registry_new(0);
+	uint64_t mark = rg_registry_mark(r);
+	json_t *rooms, *fixed;
+
+	rg_registry_learned(r, "e", false, mark);
+	CHECK(rg_registry_state(r, "e") == RG_ROOM_NOT_LIVE);
+	mark = rg_registry_mark(r);
+	feed(r, "room_started", "e", "RM_1", NULL); /* after the question was asked */
+	rg_registry_learned(r, "e", false, mark);
+	CHECK(rg_registry_state(r, "e") == RG_ROOM_LIVE);
+
+	/* ListRooms: f is live (a room_started lost), e is not (room_finished
+	 * lost), g started after the question and is kept */
+	mark = rg_registry_mark(r);
+	feed(r, "room_started", "g", "RM_3", NULL);
+	rooms = json_pack("[{s:s,s:s,s:s,s:s}]", "name", "f", "sid", "RM_2", "numParticipants", "3",
+			  "creationTime", "1700000100");
+	fixed = rg_registry_reconcile(r, rooms, mark);
+	CHECK(rg_registry_state(r, "f") == RG_ROOM_LIVE);
+	CHECK(rg_registry_state(r, "e") == RG_ROOM_NOT_LIVE);
+	CHECK(rg_registry_state(r, "g") == RG_ROOM_LIVE);
+	CHECK(json_array_size(fixed) == 2);
+	json_decref(fixed);
+	/* again: nothing left to correct */
+	fixed = rg_registry_reconcile(r, rooms, rg_registry_mark(r));
+	CHECK(json_array_size(fixed) == 1); /* g: live here, not in that list */
+	CHECK(rg_registry_state(r, "g") == RG_ROOM_NOT_LIVE);
+	json_decref(fixed);
+	json_decref(rooms);
+	rg_registry_free(r);
+}
+
+static void test_ids(void)
+{
+	rg_registry *r = rg_registry_new(0);
+
+	CHECK(rg_registry_seen(r, "EV_1", 1000, 600) == 0);
+	CHECK(rg_registry_seen(r, "EV_1", 1001, 600) == 1);
+	CHECK(rg_registry_seen(r, "EV_2", 1002, 600) == 0);
+	CHECK(rg_registry_seen(r, "EV_1", 1700, 600) == 0); /* expired, seen anew */
+	rg_registry_free(r);
+}
+
+/* Rooms not live are bounded; live rooms and claimed rooms are kept. */
+static void test_bound(void)
+{
+	rg_registry *r = rg_registry_new(8);
+	char name[32];
+	size_t live, known;
+
+	feed(r, "room_started", "live-1", "RM_L", NULL);
+	rg_registry_issued(r, "claimed", "ada", NULL, 4000000000);
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "probe-%d", i);
+		rg_registry_learned(r, name, false, rg_registry_mark(r));
+	}
+	rg_registry_counts(r, &live, &known);
+	CHECK(live == 1);
+	CHECK(known <= 9);
+	CHECK(rg_registry_state(r, "live-1") == RG_ROOM_LIVE);
+	CHECK(rg_registry_state(r, "probe-99") == RG_ROOM_NOT_LIVE);
+	CHECK(rg_registry_state(r, "probe-0") == RG_ROOM_UNKNOWN);
+	feed(r, "room_started", "claimed", "RM_C", NULL);
+	CHECK(rg_registry_owns(r, "claimed", "ada"));
+	rg_registry_free(r);
+}
+
+int main(void)
+{
+	test_lifecycle();
+	test_stale_and_reuse();
+	test_claims();
+	test_learned_and_reconcile();
+	test_ids();
+	test_bound();
+	CHECK_DONE();
+}
