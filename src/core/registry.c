@@ -51,7 +51,7 @@ typedef struct seen_id {
 } seen_id;
 
 struct rg_registry {
-	pthread_mutex_t lock;
+	pthread_rwlock_t lock; /* read: lookups and listings; write: changes */
 	rg_hash_key key;
 	size_t max_rooms, n_rooms, n_live;
 	uint64_t seq;
@@ -75,7 +75,7 @@ rg_registry *rg_registry_new(size_t max_rooms)
 		free(r);
 		return NULL;
 	}
-	pthread_mutex_init(&r->lock, NULL);
+	pthread_rwlock_init(&r->lock, NULL);
 	return r;
 }
 
@@ -114,7 +114,7 @@ void rg_registry_free(rg_registry *r)
 	}
 	free(r->buckets);
 	free(r->ids);
-	pthread_mutex_destroy(&r->lock);
+	pthread_rwlock_destroy(&r->lock);
 	free(r);
 }
 
@@ -222,10 +222,10 @@ rg_room_state rg_registry_state(rg_registry *r, const char *room_name)
 	rg_room_state s;
 	room *rm;
 
-	pthread_mutex_lock(&r->lock);
+	pthread_rwlock_rdlock(&r->lock);
 	rm = find(r, room_name);
 	s = rm ? rm->state : RG_ROOM_UNKNOWN;
-	pthread_mutex_unlock(&r->lock);
+	pthread_rwlock_unlock(&r->lock);
 	return s;
 }
 
@@ -233,9 +233,9 @@ uint64_t rg_registry_mark(rg_registry *r)
 {
 	uint64_t m;
 
-	pthread_mutex_lock(&r->lock);
+	pthread_rwlock_rdlock(&r->lock);
 	m = r->seq;
-	pthread_mutex_unlock(&r->lock);
+	pthread_rwlock_unlock(&r->lock);
 	return m;
 }
 
@@ -243,13 +243,13 @@ void rg_registry_learned(rg_registry *r, const char *room_name, bool live, uint6
 {
 	room *rm;
 
-	pthread_mutex_lock(&r->lock);
+	pthread_rwlock_wrlock(&r->lock);
 	if ((rm = get(r, room_name, false)) && rm->seq <= mark &&
 	    (rm->state == RG_ROOM_UNKNOWN || (rm->state == RG_ROOM_LIVE) != live)) {
 		set_state(r, rm, live ? RG_ROOM_LIVE : RG_ROOM_NOT_LIVE);
 		touch(r, rm);
 	}
-	pthread_mutex_unlock(&r->lock);
+	pthread_rwlock_unlock(&r->lock);
 }
 
 void rg_registry_issued(rg_registry *r, const char *room_name, const char *owner,
@@ -258,10 +258,13 @@ void rg_registry_issued(rg_registry *r, const char *room_name, const char *owner
 	time_t now = rg_now();
 	room *rm;
 
-	pthread_mutex_lock(&r->lock);
+	pthread_rwlock_wrlock(&r->lock);
 	rm = get(r, room_name, false);
 	if (!rm || rm->state == RG_ROOM_LIVE)
 		goto out;
+	if (rm->owner && !strcmp(rm->owner, owner) && rm->claim_until >= expires &&
+	    (!json_array_size(agents) || json_equal(rm->agents, agents)))
+		goto out; /* the same claim again (a repeated request) */
 	if (rm->owner && strcmp(rm->owner, owner) && rm->claim_until >= now)
 		goto out;
 	if (!rm->owner || strcmp(rm->owner, owner)) {
@@ -277,7 +280,7 @@ void rg_registry_issued(rg_registry *r, const char *room_name, const char *owner
 		rm->claim_until = expires;
 	touch(r, rm);
 out:
-	pthread_mutex_unlock(&r->lock);
+	pthread_rwlock_unlock(&r->lock);
 }
 
 bool rg_registry_owns(rg_registry *r, const char *room_name, const char *owner)
@@ -285,10 +288,10 @@ bool rg_registry_owns(rg_registry *r, const char *room_name, const char *owner)
 	bool yes;
 	room *rm;
 
-	pthread_mutex_lock(&r->lock);
+	pthread_rwlock_rdlock(&r->lock);
 	rm = find(r, room_name);
 	yes = rm && rm->state == RG_ROOM_LIVE && rm->owner && !strcmp(rm->owner, owner);
-	pthread_mutex_unlock(&r->lock);
+	pthread_rwlock_unlock(&r->lock);
 	return yes;
 }
 
@@ -306,20 +309,20 @@ void rg_registry_ended(rg_registry *r, const char *room_name)
 {
 	room *rm;
 
-	pthread_mutex_lock(&r->lock);
+	pthread_rwlock_wrlock(&r->lock);
 	if ((rm = find(r, room_name))) {
 		rm->seq = ++r->seq;
 		finish(r, rm);
 	}
-	pthread_mutex_unlock(&r->lock);
+	pthread_rwlock_unlock(&r->lock);
 }
 
 void rg_registry_counts(rg_registry *r, size_t *live, size_t *known)
 {
-	pthread_mutex_lock(&r->lock);
+	pthread_rwlock_rdlock(&r->lock);
 	*live = r->n_live;
 	*known = r->n_rooms;
-	pthread_mutex_unlock(&r->lock);
+	pthread_rwlock_unlock(&r->lock);
 }
 
 /* ------------------------------------------------------------------ webhook ids */
@@ -330,7 +333,7 @@ int rg_registry_seen(rg_registry *r, const char *id, time_t now, long ttl)
 	seen_id **b, *s;
 	int rc = 0;
 
-	pthread_mutex_lock(&r->lock);
+	pthread_rwlock_wrlock(&r->lock);
 	while (r->first_id && r->first_id->at + ttl < now) { /* expired, oldest first */
 		seen_id *old = r->first_id, **p = &r->ids[old->hash & (ID_BUCKETS - 1)];
 		while (*p != old)
@@ -365,7 +368,7 @@ int rg_registry_seen(rg_registry *r, const char *id, time_t now, long ttl)
 	r->last_id = s;
 	r->n_ids++;
 out:
-	pthread_mutex_unlock(&r->lock);
+	pthread_rwlock_unlock(&r->lock);
 	return rc;
 }
 
@@ -470,13 +473,13 @@ void rg_registry_event(rg_registry *r, const json_t *event)
 		info = json_object_get(json_object_get(event, "job"), "room");
 	if (!(name = rg_json_str(info, "name")) || !*name)
 		return;
-	pthread_mutex_lock(&r->lock);
+	pthread_rwlock_wrlock(&r->lock);
 	if ((rm = get(r, name, true))) {
 		rm->seq = ++r->seq;
 		apply(r, rm, ev, event, info);
 		touch(r, rm);
 	}
-	pthread_mutex_unlock(&r->lock);
+	pthread_rwlock_unlock(&r->lock);
 }
 
 /* ------------------------------------------------------------------ reconciliation */
@@ -501,7 +504,7 @@ json_t *rg_registry_reconcile(rg_registry *r, const json_t *rooms, uint64_t mark
 		json_decref(listed);
 		return NULL;
 	}
-	pthread_mutex_lock(&r->lock);
+	pthread_rwlock_wrlock(&r->lock);
 	json_array_foreach(rooms, i, info) {
 		const char *name = rg_json_str(info, "name"), *sid = rg_json_str(info, "sid");
 		room *rm;
@@ -525,7 +528,7 @@ json_t *rg_registry_reconcile(rg_registry *r, const json_t *rooms, uint64_t mark
 			finish(r, rm);
 		}
 	}
-	pthread_mutex_unlock(&r->lock);
+	pthread_rwlock_unlock(&r->lock);
 	json_decref(listed);
 	return out;
 }
@@ -559,10 +562,10 @@ json_t *rg_registry_sessions(rg_registry *r, const char *owner)
 
 	if (!out)
 		return NULL;
-	pthread_mutex_lock(&r->lock);
+	pthread_rwlock_rdlock(&r->lock);
 	for (room *rm = r->newest; rm; rm = rm->older)
 		if (rm->state == RG_ROOM_LIVE && rm->owner && !strcmp(rm->owner, owner))
 			json_array_append_new(out, session_json(rm));
-	pthread_mutex_unlock(&r->lock);
+	pthread_rwlock_unlock(&r->lock);
 	return out;
 }
