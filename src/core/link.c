@@ -30,6 +30,7 @@ struct rg_link {
 	pthread_cond_t wake;
 	pthread_t thread;
 	bool running, stop;
+	atomic_bool stopping; /* cancels a reconciliation in flight */
 	rg_config_t *cfg;
 	rg_registry *reg;
 	atomic_bool synced;
@@ -65,7 +66,7 @@ rg_err rg_link_reconcile(rg_link *l, const rg_livekit *lk, rg_error *err)
 	bool first = !atomic_load(&l->synced);
 	rg_err rc;
 
-	if ((rc = rg_lk_list_rooms(lk, &rooms, err))) {
+	if ((rc = rg_lk_list_rooms(lk, &l->stopping, &rooms, err))) {
 		atomic_fetch_add(&l->reconcile_failures, 1);
 		return rc;
 	}
@@ -142,6 +143,7 @@ void rg_link_free(rg_link *l)
 {
 	if (!l)
 		return;
+	atomic_store(&l->stopping, true);
 	pthread_mutex_lock(&l->lock);
 	l->stop = true;
 	pthread_cond_broadcast(&l->wake);

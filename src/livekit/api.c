@@ -187,9 +187,18 @@ static rg_err api_token(const rg_livekit *lk, json_t *video, char **out, rg_erro
 	return rc;
 }
 
-/* One Twirp call: `max` bytes of answer at most, `timeout_ms` in all. */
+/* A call in a background thread gives up when its owner stops. */
+static int on_progress(void *cancel, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	(void)dt, (void)dn, (void)ut, (void)un;
+	return atomic_load((const atomic_bool *)cancel) ? 1 : 0;
+}
+
+/* One Twirp call: `max` bytes of answer at most, `timeout_ms` in all;
+ * `cancel` (may be NULL) set makes it give up. */
 static rg_err lk_call(const rg_livekit *lk, const char *method, json_t *video, const json_t *req,
-		      size_t max, long timeout_ms, json_t **resp, rg_error *err)
+		      size_t max, long timeout_ms, const atomic_bool *cancel, json_t **resp,
+		      rg_error *err)
 {
 	CURL *curl = NULL;
 	struct curl_slist *hdrs = NULL;
@@ -239,6 +248,11 @@ static rg_err lk_call(const rg_livekit *lk, const char *method, json_t *video, c
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
 	if (share)
 		curl_easy_setopt(curl, CURLOPT_SHARE, share);
+	if (cancel) {
+		curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(curl, CURLOPT_XFERINFODATA, (void *)cancel);
+		curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	}
 	cc = curl_easy_perform(curl);
 	if (curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0)
 		atomic_fetch_add(&api_connects, (unsigned long)connects);
@@ -285,7 +299,7 @@ rg_err rg_lk_call(const rg_livekit *lk, const char *method, json_t *video, const
 		  json_t **resp, rg_error *err)
 {
 	return lk_call(lk, method, video, req, LK_MAX_RESPONSE,
-		       lk->api_timeout_ms > 0 ? lk->api_timeout_ms : 3000, resp, err);
+		       lk->api_timeout_ms > 0 ? lk->api_timeout_ms : 3000, NULL, resp, err);
 }
 
 static json_t *room_admin(const char *room)
@@ -306,11 +320,12 @@ rg_err rg_lk_room_exists(const rg_livekit *lk, const char *room, bool *exists, r
 	return rc;
 }
 
-rg_err rg_lk_list_rooms(const rg_livekit *lk, json_t **rooms, rg_error *err)
+rg_err rg_lk_list_rooms(const rg_livekit *lk, const atomic_bool *cancel, json_t **rooms,
+			rg_error *err)
 {
 	json_t *video = json_pack("{s:b}", "roomList", 1), *req = json_object(), *resp = NULL;
-	rg_err rc = lk_call(lk, "livekit.RoomService/ListRooms", video, req, LK_MAX_LIST, 15000, &resp,
-			    err);
+	rg_err rc = lk_call(lk, "livekit.RoomService/ListRooms", video, req, LK_MAX_LIST, 15000,
+			    cancel, &resp, err);
 
 	*rooms = NULL;
 	if (!rc) {

@@ -6,6 +6,7 @@
 #define RG_LIVEKIT_API_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "roomgate.h"
@@ -41,8 +42,10 @@ char *rg_lk_http_base(const char *url);
 rg_err rg_lk_call(const rg_livekit *lk, const char *method, json_t *video, const json_t *req,
 		  json_t **resp, rg_error *err);
 rg_err rg_lk_room_exists(const rg_livekit *lk, const char *room, bool *exists, rg_error *err);
-/* Every live room (ListRooms, no filter): *rooms is its array (new reference). */
-rg_err rg_lk_list_rooms(const rg_livekit *lk, json_t **rooms, rg_error *err);
+/* Every live room (ListRooms, no filter): *rooms is its array (new
+ * reference). Up to 15 s; gives up early once *cancel (may be NULL) is set. */
+rg_err rg_lk_list_rooms(const rg_livekit *lk, const atomic_bool *cancel, json_t **rooms,
+			rg_error *err);
 /* DeleteRoom: every participant is removed and every agent job ends. */
 rg_err rg_lk_delete_room(const rg_livekit *lk, const char *room, rg_error *err);
 /* `known_live`: the caller knows the room is live (no ListRooms call first). */
