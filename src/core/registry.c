@@ -252,19 +252,33 @@ void rg_registry_learned(rg_registry *r, const char *room_name, bool live, uint6
 	pthread_rwlock_unlock(&r->lock);
 }
 
+#define CLAIM_SLACK 30 /* seconds a claim's end may lag its newest token's */
+
+/* The claim is already there, as good as this token makes it. */
+static bool same_claim(const room *rm, const char *owner, const json_t *agents, time_t expires)
+{
+	return rm->owner && !strcmp(rm->owner, owner) && rm->claim_until + CLAIM_SLACK >= expires &&
+	       (!json_array_size(agents) || json_equal(rm->agents, agents));
+}
+
 void rg_registry_issued(rg_registry *r, const char *room_name, const char *owner,
 			const json_t *agents, time_t expires)
 {
 	time_t now = rg_now();
 	room *rm;
+	bool done;
 
+	/* the common case, a repeated request, under the read lock alone */
+	pthread_rwlock_rdlock(&r->lock);
+	rm = find(r, room_name);
+	done = rm && (rm->state == RG_ROOM_LIVE || same_claim(rm, owner, agents, expires));
+	pthread_rwlock_unlock(&r->lock);
+	if (done)
+		return;
 	pthread_rwlock_wrlock(&r->lock);
 	rm = get(r, room_name, false);
-	if (!rm || rm->state == RG_ROOM_LIVE)
+	if (!rm || rm->state == RG_ROOM_LIVE || same_claim(rm, owner, agents, expires))
 		goto out;
-	if (rm->owner && !strcmp(rm->owner, owner) && rm->claim_until >= expires &&
-	    (!json_array_size(agents) || json_equal(rm->agents, agents)))
-		goto out; /* the same claim again (a repeated request) */
 	if (rm->owner && strcmp(rm->owner, owner) && rm->claim_until >= now)
 		goto out;
 	if (!rm->owner || strcmp(rm->owner, owner)) {
