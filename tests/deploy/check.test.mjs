@@ -88,8 +88,10 @@ test('compose: one network namespace, the ports LiveKit and roomgate use, the Li
   // same topology as tests/e2e/run: everything on one loopback
   assert.equal(roomgate.network_mode, 'service:livekit');
   assert.equal(agent.network_mode, 'service:livekit');
+  // the address the ports are published on; media itself is answered on the container's
+  // address, which a loopback candidate would stop (tests/deploy/published-ports)
   assert.equal(lk.nodeIp, '127.0.0.1');
-  assert.ok(lk.loopback, 'livekit.yaml: enable_loopback_candidate: true (the agent connects over loopback)');
+  assert.ok(!lk.loopback, 'livekit.yaml: no enable_loopback_candidate (clients through the published ports get no media)');
   assert.equal(livekit.image, `livekit/livekit-server:${e2eLivekitVersion()}`);
   assert.ok(livekit.command.includes('--dev'));
   const cfgPath = livekit.command[livekit.command.indexOf('--config') + 1];

@@ -75,7 +75,9 @@ let failed = false;
 
 before(async () => {
   // LiveKit from docker/livekit.yaml: free ports, bound to and gathering on loopback only
-  // (as tests/e2e/run), the rest (node_ip, loopback candidate, TURN off) as in the file.
+  // (as tests/e2e/run), so with the loopback candidate the file leaves out (there is no other
+  // address here; tests/deploy/published-ports runs the file unchanged in a namespace of its
+  // own), the rest (node_ip, TURN off) as in the file.
   // A port found free can be taken by another process before livekit-server binds it:
   // then it exits with "address already in use" and it is tried again on new ports.
   const template = readFileSync(D('livekit.yaml'), 'utf8');
@@ -85,7 +87,7 @@ before(async () => {
     const sub = (re, to) => { assert.match(y, re, `docker/livekit.yaml: ${re}`); y = y.replace(re, to); };
     sub(/^port: \d+$/m, `port: ${port}`);
     sub(/^(\s+)tcp_port: \d+$/m, `$1tcp_port: ${tcp}`);
-    sub(/^(\s+)udp_port: \d+$/m, `$1udp_port: ${udp}\n$1interfaces:\n$1  includes: [lo]`);
+    sub(/^(\s+)udp_port: \d+$/m, `$1udp_port: ${udp}\n$1interfaces:\n$1  includes: [lo]\n$1enable_loopback_candidate: true`);
     sub(/^bind_addresses:\n(\s+- .*\n)+/m, 'bind_addresses:\n  - 127.0.0.1\n');
     writeFileSync(join(WORK, 'livekit.yaml'), y);
     lk = new Proc('livekit', process.env.LIVEKIT_SERVER_BIN, ['--dev', '--config', join(WORK, 'livekit.yaml')]);
