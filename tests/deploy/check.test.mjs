@@ -76,6 +76,8 @@ const lkYaml = () => {
     port: num(/^port:\s*(\d+)/m), tcp: num(/^\s+tcp_port:\s*(\d+)/m), udp: num(/^\s+udp_port:\s*(\d+)/m),
     nodeIp: (y.match(/^\s+node_ip:\s*(\S+)/m) || [])[1],
     loopback: /^\s+enable_loopback_candidate:\s*true/m.test(y),
+    webhookKey: (y.match(/^webhook:\n\s+api_key:\s*(\S+)/m) || [])[1],
+    webhookUrls: [...y.matchAll(/^\s+- (http\S+)$/gm)].map((m) => m[1]),
   };
 };
 const e2eLivekitVersion = () => read(join(REPO, 'tests', 'e2e', 'run')).match(/^LK_VERSION=(\S+)/m)[1];
@@ -92,6 +94,11 @@ test('compose: one network namespace, the ports LiveKit and roomgate use, the Li
   // address, which a loopback candidate would stop (tests/deploy/published-ports)
   assert.equal(lk.nodeIp, '127.0.0.1');
   assert.ok(!lk.loopback, 'livekit.yaml: no enable_loopback_candidate (clients through the published ports get no media)');
+  // LiveKit's webhooks go to roomgate itself (its listen address in this namespace), signed
+  // with the key roomgate knows
+  const rgCfg = composeConfig();
+  assert.equal(lk.webhookKey, rgCfg.livekit.api_key, 'livekit.yaml webhook.api_key is roomgate\'s key');
+  assert.deepEqual(lk.webhookUrls, [`http://${rgCfg.listen}/livekit/webhook`]);
   assert.equal(livekit.image, `livekit/livekit-server:${e2eLivekitVersion()}`);
   assert.ok(livekit.command.includes('--dev'));
   const cfgPath = livekit.command[livekit.command.indexOf('--config') + 1];

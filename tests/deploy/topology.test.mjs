@@ -81,6 +81,7 @@ before(async () => {
   // A port found free can be taken by another process before livekit-server binds it:
   // then it exits with "address already in use" and it is tried again on new ports.
   const template = readFileSync(D('livekit.yaml'), 'utf8');
+  const rgPort = await freePort();
   for (let attempt = 1; ; attempt++) {
     let y = template;
     const [port, tcp, udp] = [await freePort(), await freePort(), await freePort(true)];
@@ -89,6 +90,8 @@ before(async () => {
     sub(/^(\s+)tcp_port: \d+$/m, `$1tcp_port: ${tcp}`);
     sub(/^(\s+)udp_port: \d+$/m, `$1udp_port: ${udp}\n$1interfaces:\n$1  includes: [lo]\n$1enable_loopback_candidate: true`);
     sub(/^bind_addresses:\n(\s+- .*\n)+/m, 'bind_addresses:\n  - 127.0.0.1\n');
+    // webhooks to this roomgate (the file's URL names compose's roomgate port)
+    sub(/^(\s+- http:\/\/127\.0\.0\.1:)\d+(\/livekit\/webhook)$/m, `$1${rgPort}$2`);
     writeFileSync(join(WORK, 'livekit.yaml'), y);
     lk = new Proc('livekit', process.env.LIVEKIT_SERVER_BIN, ['--dev', '--config', join(WORK, 'livekit.yaml')]);
     LIVEKIT_URL = `ws://127.0.0.1:${port}`;
@@ -113,7 +116,7 @@ before(async () => {
 
   // roomgate with docker/config/roomgate.json; LIVEKIT_URL from the environment, as compose sets it
   rg = new Proc('roomgate', process.env.ROOMGATE_BIN,
-    ['serve', '--config', D('config', 'roomgate.json'), '--listen', '127.0.0.1:0'],
+    ['serve', '--config', D('config', 'roomgate.json'), '--listen', `127.0.0.1:${rgPort}`],
     { env: { ...process.env, LIVEKIT_URL, LIVEKIT_API_KEY: 'devkey', LIVEKIT_API_SECRET: 'secret' } });
   const ev = await rg.waitFor((p) => p.lines().find((l) => l.event === 'listening'), 15000, '"listening"');
   RG = `http://127.0.0.1:${ev.port}`;
@@ -170,6 +173,17 @@ test('the page\'s flow: demo logs in, starts a session, joins; the agent is disp
     while (agent.attributes['lk.agent.state'] !== 'listening' && Date.now() < end) await sleep(100);
     assert.equal(agent.attributes['lk.agent.state'], 'listening');
     console.log(`# ${agent.identity} joined ${room.name} and said: ${hello.text}`);
+
+    // LiveKit's webhooks (docker/livekit.yaml) reached roomgate: the session is live for demo
+    let live;
+    while (Date.now() < end + 10000) {
+      const r = await fetch(RG + '/v1/sessions', { headers: { Authorization: `Bearer ${l.body.access_token}` } });
+      live = (await r.json()).sessions.find((x) => x.room_name === s.body.room_name);
+      if (live && live.participants >= 2) break;
+      await sleep(200);
+    }
+    assert.ok(live, 'GET /v1/sessions does not list the live session: no webhook reached roomgate');
+    assert.ok(live.participants >= 2, `participants ${live.participants}: the webhooks of the joins are missing`);
   } catch (e) {
     failed = true;
     throw e;
