@@ -1,6 +1,7 @@
 // roomgate's web page: sign in, pick an agent profile, start a session (a new
 // unique LiveKit room whose token dispatches the agent), inspect the token and
-// join the room with livekit-client (vendored in vendor/, loaded on demand).
+// join the room with livekit-client (vendored in vendor/, loaded on demand);
+// list the caller's live sessions and end them.
 //
 // Plain ES module, no framework, no build step. Server data only ever reaches
 // the DOM as text (textContent / text nodes), never as HTML. The roomgate
@@ -279,6 +280,7 @@ function onSignOut() {
 function signOut(message) {
   leaveRoom();
   stopCountdown();
+  stopSessionsRefresh();
   forgetAuth();
   state.session = null;
   show($('app-view'), false);
@@ -308,6 +310,7 @@ async function enterApp() {
   show($('signin-view'), false);
   show($('app-view'));
   show($('whoami'));
+  startSessionsRefresh();
   const nameInput = $('participant-name');
   if (!nameInput.value && me.user && me.user.name) nameInput.placeholder = me.user.name;
   $('new-session-title').focus();
@@ -493,6 +496,7 @@ async function onStartSession(ev) {
       const res = await api('v1/sessions', { method: 'POST', body });
       leaveRoom();
       showSession(res, body);
+      refreshSessions();
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) {
         signOut(`Your sign-in is no longer accepted (${sentence(err.message)}) Sign in again.`);
@@ -669,6 +673,150 @@ async function onCopy(ev) {
   onCopy.timer = setTimeout(() => { status.textContent = ''; }, 2500);
 }
 
+/* ------------------------------------------------------------ live sessions */
+
+// The caller's live sessions (GET /v1/sessions: the rooms LiveKit's webhooks
+// and ListRooms say are open), refreshed every SESSIONS_EVERY_MS while the tab
+// is visible. Each refresh has a number; only the newest one's answer is drawn,
+// and signing out makes every pending one stale.
+const SESSIONS_EVERY_MS = 10_000;
+
+const live = {
+  timer: null,     // periodic refresh while signed in
+  seq: 0,          // number of the newest refresh
+  shown: null,     // JSON of the sessions on screen (redrawn only on change)
+  endRoom: null,   // room of the failed End whose error is on screen
+  listError: false, // the error on screen is a failed refresh's
+};
+
+function startSessionsRefresh() {
+  stopSessionsRefresh();
+  live.timer = setInterval(() => { if (!document.hidden) refreshSessions(); }, SESSIONS_EVERY_MS);
+  refreshSessions();
+}
+
+function stopSessionsRefresh() {
+  if (live.timer) clearInterval(live.timer);
+  live.timer = null;
+  live.seq++;
+  live.shown = null;
+  live.endRoom = null;
+  live.listError = false;
+  $('sessions').replaceChildren();
+  show($('sessions-empty'), false);
+  clearError($('sessions-error'));
+  $('sessions-status').textContent = '';
+}
+
+async function refreshSessions() {
+  if (!state.token) return;
+  const mine = ++live.seq;
+  let res;
+  try { res = await api('v1/sessions'); } catch (err) {
+    if (mine !== live.seq) return;
+    if (err instanceof ApiError && err.status === 401) {
+      signOut(`Your sign-in is no longer accepted (${sentence(err.message)}) Sign in again.`);
+      return;
+    }
+    if (!live.endRoom) {
+      showError($('sessions-error'), 'Could not load your live sessions', err);
+      live.listError = true;
+    }
+    return;
+  }
+  if (mine !== live.seq) return;
+  if (live.listError) { clearError($('sessions-error')); live.listError = false; }
+  renderSessions(Array.isArray(res.sessions) ? res.sessions : []);
+}
+
+function renderSessions(sessions) {
+  // A failed End's message goes once its room is gone.
+  if (live.endRoom && !sessions.some((s) => s.room_name === live.endRoom)) {
+    clearError($('sessions-error'));
+    live.endRoom = null;
+  }
+  const json = JSON.stringify(sessions);
+  if (json === live.shown) return;
+  const before = live.shown === null ? -1 : JSON.parse(live.shown).length;
+  live.shown = json;
+  const list = $('sessions');
+  const focused = list.contains(document.activeElement) ? document.activeElement.closest('[data-room]')?.dataset.room : null;
+  list.replaceChildren(...sessions.map(sessionRow));
+  show($('sessions-empty'), sessions.length === 0);
+  if (before !== sessions.length) {
+    $('sessions-status').textContent = sessions.length
+      ? `${sessions.length} live ${sessions.length === 1 ? 'session' : 'sessions'}` : 'No live sessions';
+  }
+  if (focused) endButton(focused)?.focus();
+}
+
+function endButton(room) {
+  const row = [...$('sessions').children].find((li) => li.dataset.room === room);
+  return row ? row.querySelector('.live-end') : null;
+}
+
+function formatStarted(date) {
+  const today = new Date().toDateString() === date.toDateString();
+  return today ? date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+    : date.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+function sessionRow(s) {
+  const room = String(s.room_name ?? '');
+  const n = Number(s.participants) || 0;
+  const started = Number(s.created_at) > 0 ? new Date(Number(s.created_at) * 1000) : null;
+  const agents = Array.isArray(s.agents) ? s.agents : [];
+  return h('li', { className: 'live-session', dataset: { room } },
+    h('div', { className: 'live-main' },
+      h('code', { className: 'live-room', text: room }),
+      h('div', { className: 'live-meta' },
+        started ? h('span', {}, 'started ', h('time', {
+          text: formatStarted(started),
+          attrs: { datetime: started.toISOString(), title: started.toLocaleString([], { dateStyle: 'medium', timeStyle: 'medium' }) },
+        })) : null,
+        h('span', { className: 'live-count', text: `${n} ${n === 1 ? 'participant' : 'participants'}` })),
+      agents.length ? h('ul', { className: 'live-agents', attrs: { 'aria-label': `Agents in ${room}` } },
+        ...agents.map((a) => h('li', { className: 'live-agent', dataset: { agentName: a.agent_name ?? '', running: Boolean(a.running) } },
+          h('span', { className: 'dot', attrs: { 'aria-hidden': 'true' } }),
+          h('span', { className: 'live-agent-name', text: a.agent_name ?? '' }),
+          h('span', { className: 'live-agent-state', text: a.running ? 'running' : 'not running' })))) : null),
+    h('button', {
+      className: 'btn btn-secondary btn-small btn-danger live-end', text: 'End',
+      attrs: { type: 'button', 'aria-label': `End session ${room}` }, on: { click: onEndSession },
+    }));
+}
+
+async function onEndSession(ev) {
+  const button = ev.currentTarget;
+  const room = button.closest('[data-room]').dataset.room;
+  const box = $('sessions-error');
+  clearError(box);
+  live.endRoom = null;
+  live.listError = false;
+  let ended = false;
+  await busy(button, 'Ending…', async () => {
+    try {
+      await api(`v1/sessions/${encodeURIComponent(room)}`, { method: 'DELETE' });
+      ended = true;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) {
+        signOut(`Your sign-in is no longer accepted (${sentence(err.message)}) Sign in again.`);
+        return;
+      }
+      showError(box, `Could not end ${room}`, err);
+      live.endRoom = room;
+    }
+  });
+  if (!state.token) return;
+  await refreshSessions();
+  if (ended) {
+    $('sessions-status').textContent = `Ended ${room}`;
+    if (!document.activeElement || document.activeElement === document.body) $('sessions-title').focus();
+  } else {
+    endButton(room)?.focus();
+  }
+}
+
 /* -------------------------------------------------------------- LiveKit room */
 
 let livekit = null;
@@ -788,6 +936,9 @@ async function onJoin() {
   show($('leave'));
   $('leave').focus();
   renderParticipants(room);
+  // LiveKit reports the new room to roomgate by webhook, a moment later.
+  refreshSessions();
+  setTimeout(refreshSessions, 2000);
   if ($('mic').checked) {
     try { await room.localParticipant.setMicrophoneEnabled(true); } catch (err) {
       showError($('join-error'), 'Microphone not published', err.message || String(err));
@@ -868,7 +1019,14 @@ function boot() {
   });
   $('result').addEventListener('click', (ev) => { if (ev.target.closest('[data-copy]')) onCopy(ev); });
   $('join').addEventListener('click', onJoin);
-  $('leave').addEventListener('click', () => { leaveRoom(); $('join').focus(); });
+  $('leave').addEventListener('click', () => { leaveRoom(); $('join').focus(); refreshSessions(); });
+  $('sessions-refresh').addEventListener('click', (ev) => busy(ev.currentTarget, 'Refreshing…', () => {
+    clearError($('sessions-error'));
+    live.endRoom = null;
+    live.listError = false;
+    return refreshSessions();
+  }));
+  document.addEventListener('visibilitychange', () => { if (!document.hidden && live.timer) refreshSessions(); });
   $('fill-demo').addEventListener('click', () => {
     $('username').value = 'demo';
     $('password').value = 'demo';

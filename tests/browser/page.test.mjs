@@ -15,13 +15,19 @@
 //     non-2xx fetch; the page handles the response and shows a message);
 //   - "WebSocket connection to 'ws://127.0.0.1:<port>/rtc...' failed" and
 //     "Failed to load resource: net::ERR_CONNECTION_REFUSED" for that same
-//     port while "Join" tries to reach the absent LiveKit server.
+//     port while "Join" tries to reach the absent LiveKit server;
+//   - "Failed to load resource: the server responded with a status of 502" for
+//     DELETE /v1/sessions/{room} while "End" asks roomgate to end a room on the
+//     absent LiveKit server.
+//
+// The live-sessions steps play LiveKit's part too: they POST webhooks signed
+// as livekit-server --dev signs them to roomgate's /livekit/webhook.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -82,6 +88,23 @@ function startServer(env) {
       }
     });
   });
+}
+
+// A LiveKit webhook as livekit-server --dev sends it: Authorization is an HS256
+// JWT from the API key/secret (devkey/secret) whose sha256 claim is the
+// standard padded base64 of the body's SHA-256.
+async function sendWebhook(event) {
+  const body = JSON.stringify({ id: `EV_${randomBytes(8).toString('hex')}`, createdAt: String(Math.floor(Date.now() / 1000)), ...event });
+  const now = Math.floor(Date.now() / 1000);
+  const seg = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const signing = `${seg({ alg: 'HS256', typ: 'JWT' })}.${seg({
+    iss: 'devkey', nbf: now - 5, exp: now + 300, sha256: createHash('sha256').update(body).digest('base64'),
+  })}`;
+  const jwt = `${signing}.${createHmac('sha256', 'secret').update(signing).digest('base64url')}`;
+  const res = await fetch(`${base}/livekit/webhook`, {
+    method: 'POST', headers: { Authorization: jwt, 'Content-Type': 'application/webhook+json' }, body,
+  });
+  assert.equal(res.status, 200, `webhook ${event.event}: ${await res.text()}`);
 }
 
 function b64urlJson(seg) { return JSON.parse(Buffer.from(seg, 'base64url').toString('utf8')); }
@@ -423,6 +446,127 @@ test('another agent name (policy allows any): keyboard selects it; the token dis
   assert.deepEqual(JSON.parse(await page.textContent('#agents .agent-metadata')), JSON.parse(claims.roomConfig.agents[0].metadata));
   assert.equal(JSON.parse(claims.roomConfig.agents[0].metadata).topic, 'billing');
   assertNoConsoleErrors('another agent');
+});
+
+let live; // { room, info }: the session made live by webhooks
+const sessionsGet = (r) => r.url() === `${base}/v1/sessions` && r.request().method() === 'GET';
+
+test('live sessions: a session shows up once LiveKit reports its room, with participants and agents', async () => {
+  const card = page.locator('#sessions-card');
+  assert.equal(await card.locator('h2').innerText(), 'Your live sessions');
+  // Sessions started so far were never joined: none is live.
+  await page.locator('#sessions-empty').waitFor({ state: 'visible' });
+  assert.match(await page.innerText('#sessions-empty'), /No live sessions/);
+  assert.equal(await page.locator('#sessions li.live-session').count(), 0);
+
+  // Start one through the page; the page refreshes the list right after.
+  await page.check('.profile[data-profile="assistant"] input[type=radio]');
+  const created = page.waitForResponse((r) => r.url().endsWith('/v1/sessions') && r.request().method() === 'POST');
+  const listed = page.waitForResponse(sessionsGet);
+  await page.click('#start-session');
+  const res = await created;
+  assert.equal(res.status(), 201);
+  const room = (await res.json()).room_name;
+  assert.equal((await listed).status(), 200);
+  assert.equal(await page.textContent('#room-name'), room);
+  assert.ok(await page.isVisible('#sessions-empty'), 'not live before LiveKit says so');
+
+  // LiveKit creates the room when someone joins, and tells roomgate.
+  const info = { sid: `RM_${randomBytes(6).toString('hex')}`, name: room, creationTime: String(Math.floor(Date.now() / 1000)) };
+  live = { room, info };
+  await sendWebhook({ event: 'room_started', room: info });
+  await sendWebhook({ event: 'participant_joined', room: info, participant: { sid: 'PA_1', identity: 'demo', name: 'Demo User', state: 'ACTIVE' } });
+  const refreshed = page.waitForResponse(sessionsGet);
+  await page.click('#sessions-refresh');
+  assert.equal((await refreshed).status(), 200);
+  const row = page.locator('#sessions li.live-session');
+  await row.waitFor();
+  assert.equal(await row.count(), 1);
+  assert.equal(await row.getAttribute('data-room'), room);
+  assert.equal(await row.locator('.live-room').innerText(), room);
+  assert.equal(await row.locator('.live-count').innerText(), '1 participant');
+  assert.match(await row.locator('time').getAttribute('datetime'), /^\d{4}-\d\d-\d\dT/);
+  assert.ok(await page.isHidden('#sessions-empty'));
+  const agent = row.locator('.live-agent[data-agent-name="assistant"]');
+  assert.equal(await agent.getAttribute('data-running'), 'false');
+  assert.match(await agent.innerText(), /assistant\s*not running/);
+  const end = row.getByRole('button', { name: `End session ${room}` });
+  assert.equal(await end.innerText(), 'End');
+  assert.equal(await page.textContent('#sessions-status'), '1 live session');
+
+  // The agent's job starts: the next refresh shows it running.
+  await sendWebhook({ event: 'agent_job_started', room: info, job: { id: 'AJ_1', agentName: 'assistant', room: info } });
+  await page.click('#sessions-refresh');
+  await row.locator('.live-agent[data-running="true"]').waitFor();
+  assert.match(await agent.innerText(), /assistant\s*running/);
+  assert.ok(await page.isHidden('#sessions-error'));
+  await card.screenshot({ path: join(SHOTS, 'sessions.png') });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await card.screenshot({ path: join(SHOTS, 'sessions-dark.png') });
+  await page.emulateMedia({ colorScheme: 'light' });
+  assertNoConsoleErrors('live sessions');
+});
+
+test('End with no LiveKit server reachable: the 502 message once, and the row stays', async () => {
+  const { room } = live;
+  const url = `${base}/v1/sessions/${encodeURIComponent(room)}`;
+  allowed = [(p) => /^Failed to load resource: the server responded with a status of 502 /.test(p.text) && p.url === url];
+  const row = page.locator('#sessions li.live-session');
+  const ended = page.waitForResponse((r) => r.url() === url && r.request().method() === 'DELETE');
+  const relisted = page.waitForResponse(sessionsGet);
+  await row.getByRole('button', { name: `End session ${room}` }).click();
+  const res = await ended;
+  assert.equal(res.status(), 502);
+  assert.equal((await res.json()).error.code, 'livekit_unreachable');
+  await relisted; // the page refreshes the list after End, whatever the answer
+  const alert = page.locator('#sessions-error');
+  await alert.waitFor({ state: 'visible' });
+  const text = await alert.innerText();
+  assert.equal(await alert.getAttribute('role'), 'alert');
+  assert.match(text, new RegExp(`Could not end ${room}`));
+  assert.match(text, new RegExp(`LiveKit API at http://127\\.0\\.0\\.1:${livekitPort}`));
+  assert.match(text, /livekit_unreachable · HTTP 502/);
+  assert.doesNotMatch(text, /[{}"]/, 'no raw JSON');
+  const once = () => page.evaluate(() => document.body.innerText.split('livekit_unreachable').length - 1);
+  assert.equal(await once(), 1, 'the message is on the page once');
+  // The room is still live (roomgate could not end it): the row stays, ready to try again.
+  assert.equal(await row.count(), 1);
+  assert.equal(await row.getAttribute('data-room'), room);
+  const end = row.locator('.live-end');
+  assert.equal(await end.innerText(), 'End');
+  assert.ok(await end.isEnabled());
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), `End session ${room}`);
+  // A periodic refresh keeps it so, and the message once.
+  assert.equal((await page.waitForResponse(sessionsGet, { timeout: 15_000 })).status(), 200);
+  await page.waitForTimeout(100);
+  assert.equal(await once(), 1);
+  assert.equal(await row.count(), 1);
+  await page.locator('#sessions-card').screenshot({ path: join(SHOTS, 'sessions-end-failed.png') });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.locator('#sessions-card').screenshot({ path: join(SHOTS, 'sessions-end-failed-dark.png') });
+  await page.emulateMedia({ colorScheme: 'light' });
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(100);
+  const m = await noHorizontalScroll();
+  assert.ok(m.scrollWidth <= m.clientWidth, `horizontal scroll at 390 px: ${JSON.stringify(m)}`);
+  await page.locator('#sessions-card').screenshot({ path: join(SHOTS, 'sessions-phone.png') });
+  await page.setViewportSize({ width: 1280, height: 900 });
+  assertNoConsoleErrors('end session');
+  allowed = [];
+});
+
+test('room_finished from LiveKit: the row goes on the next refresh', async () => {
+  await sendWebhook({ event: 'room_finished', room: live.info });
+  // The page's own periodic refresh (every 10 s), no click: the first one asked after the webhook.
+  const req = await page.waitForRequest((r) => r.url() === `${base}/v1/sessions` && r.method() === 'GET', { timeout: 15_000 });
+  const res = await req.response();
+  assert.deepEqual((await res.json()).sessions, []);
+  await page.locator('#sessions-empty').waitFor({ state: 'visible' });
+  assert.equal(await page.locator('#sessions li.live-session').count(), 0);
+  assert.ok(await page.isHidden('#sessions-error'), 'the failed End\'s message went with its room');
+  assert.equal(await page.textContent('#sessions-status'), 'No live sessions');
+  assertNoConsoleErrors('room finished');
 });
 
 test('the server never logged a token', () => {
