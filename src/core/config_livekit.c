@@ -51,12 +51,27 @@ static rg_err reconcile_interval(const json_t *v, rg_livekit *lk, rg_error *err)
 	return rg_cfg_get_duration(v, "reconcile_interval", "livekit", &lk->reconcile_interval, err);
 }
 
+/* livekit.registry_rooms: how many rooms that are not live the registry
+ * remembers (those asked about, finished, or claimed by a token not used yet). */
+static rg_err registry_rooms(const json_t *v, rg_livekit *lk, rg_error *err)
+{
+	json_t *x = json_object_get(v, "registry_rooms");
+
+	if (!x)
+		return RG_OK;
+	if (!json_is_integer(x) || json_integer_value(x) < 100 || json_integer_value(x) > 10000000)
+		return rg_cfg_fail(err, "livekit.registry_rooms must be an integer from 100 to "
+					"10000000");
+	lk->registry_rooms = (long)json_integer_value(x);
+	return RG_OK;
+}
+
 rg_err rg_cfg_parse_livekit(rg_config_t *cfg, const json_t *root, const char *base_dir,
 			    rg_error *err)
 {
 	static const char *const keys[] = {"url", "api_url", "api_key", "api_secret",
 					   "api_secret_file", "check_existing_rooms", "api_timeout",
-					   "reconcile_interval", NULL};
+					   "reconcile_interval", "registry_rooms", NULL};
 	json_t *v = json_object_get(root, "livekit");
 	rg_livekit *lk = &cfg->livekit;
 	char *file = NULL;
@@ -73,6 +88,10 @@ rg_err rg_cfg_parse_livekit(rg_config_t *cfg, const json_t *root, const char *ba
 	    (rc = rg_cfg_get_string(v, "api_secret", "livekit", &lk->api_secret, err)) ||
 	    (rc = rg_cfg_get_string(v, "api_secret_file", "livekit", &file, err)))
 		return rc;
+	if ((rc = registry_rooms(v, lk, err))) {
+		free(file);
+		return rc;
+	}
 	if (file)
 		rc = rg_cfg_read_secret(base_dir, file, &lk->api_secret, err);
 	free(file);

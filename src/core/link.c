@@ -127,7 +127,7 @@ rg_link *rg_link_new(rg_config_t *cfg, bool background)
 
 	if (!l)
 		return NULL;
-	if (!(l->reg = rg_registry_new(0))) {
+	if (!(l->reg = rg_registry_new((size_t)cfg->livekit.registry_rooms))) {
 		free(l);
 		return NULL;
 	}

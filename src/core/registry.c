@@ -60,6 +60,7 @@ struct rg_registry {
 	seen_id **ids;
 	seen_id *first_id, *last_id; /* oldest first */
 	size_t n_ids;
+	bool hooks; /* a webhook event was applied: LiveKit tells of rooms starting */
 };
 
 rg_registry *rg_registry_new(size_t max_rooms)
@@ -252,6 +253,12 @@ void rg_registry_learned(rg_registry *r, const char *room_name, bool live, uint6
 	pthread_rwlock_unlock(&r->lock);
 }
 
+/* Not live, as a call said, with no webhooks to say when that changes. */
+static bool stale(const rg_registry *r, const room *rm)
+{
+	return rm->state == RG_ROOM_NOT_LIVE && !r->hooks;
+}
+
 #define CLAIM_SLACK 30 /* seconds a claim's end may lag its newest token's */
 
 /* The claim is already there, as good as this token makes it. */
@@ -271,13 +278,19 @@ void rg_registry_issued(rg_registry *r, const char *room_name, const char *owner
 	/* the common case, a repeated request, under the read lock alone */
 	pthread_rwlock_rdlock(&r->lock);
 	rm = find(r, room_name);
-	done = rm && (rm->state == RG_ROOM_LIVE || same_claim(rm, owner, agents, expires));
+	done = rm && (rm->state == RG_ROOM_LIVE ||
+		      (same_claim(rm, owner, agents, expires) && !stale(r, rm)));
 	pthread_rwlock_unlock(&r->lock);
 	if (done)
 		return;
 	pthread_rwlock_wrlock(&r->lock);
-	rm = get(r, room_name, false);
-	if (!rm || rm->state == RG_ROOM_LIVE || same_claim(rm, owner, agents, expires))
+	if (!(rm = get(r, room_name, false)) || rm->state == RG_ROOM_LIVE)
+		goto out;
+	/* Without webhooks nothing would tell that this token's holder started
+	 * the room: the next check asks LiveKit again. */
+	if (stale(r, rm))
+		rm->state = RG_ROOM_UNKNOWN;
+	if (same_claim(rm, owner, agents, expires))
 		goto out;
 	if (rm->owner && strcmp(rm->owner, owner) && rm->claim_until >= now)
 		goto out;
@@ -442,7 +455,8 @@ static void apply(rg_registry *r, room *rm, const char *ev, const json_t *event,
 {
 	const json_t *p = json_object_get(event, "participant");
 	const json_t *job = json_object_get(event, "job");
-	const char *sid = rg_json_str(info, "sid");
+	const char *sid = rg_json_str(info, "sid"), *who;
+	char key[300];
 
 	if (!strcmp(ev, "room_finished")) {
 		/* a stale finish (another instance) or one already applied */
@@ -454,12 +468,21 @@ static void apply(rg_registry *r, room *rm, const char *ev, const json_t *event,
 	}
 	if (!started(r, rm, info))
 		return;
-	if (!strcmp(ev, "participant_joined") && rg_json_str(p, "identity")) {
+	if (!strcmp(ev, "participant_joined") && (who = rg_json_str(p, "identity"))) {
 		const char *kind = rg_json_str(p, "kind");
-		track(&rm->participants, rg_json_str(p, "identity"), kind ? kind : "STANDARD");
+		const char *agent = rg_json_str(json_object_get(p, "attributes"), "lk.agent.name");
+		track(&rm->participants, who, kind ? kind : "STANDARD");
+		/* an agent's job as its participant shows it: livekit-server
+		 * v1.13 sends no agent_job_* webhooks */
+		if (kind && !strcmp(kind, "AGENT") && agent && snprintf(key, sizeof(key), "p:%s", who) <
+								       (int)sizeof(key))
+			track(&rm->jobs, key, agent);
 	} else if ((!strcmp(ev, "participant_left") ||
-		    !strcmp(ev, "participant_connection_aborted")) && rg_json_str(p, "identity")) {
-		json_object_del(rm->participants, rg_json_str(p, "identity"));
+		    !strcmp(ev, "participant_connection_aborted")) &&
+		   (who = rg_json_str(p, "identity"))) {
+		json_object_del(rm->participants, who);
+		if (snprintf(key, sizeof(key), "p:%s", who) < (int)sizeof(key))
+			json_object_del(rm->jobs, key);
 	} else if (!strcmp(ev, "agent_job_started") && rg_json_str(job, "id")) {
 		const char *an = rg_json_str(job, "agentName");
 		track(&rm->jobs, rg_json_str(job, "id"), an ? an : "");
@@ -490,6 +513,7 @@ void rg_registry_event(rg_registry *r, const json_t *event)
 	pthread_rwlock_wrlock(&r->lock);
 	if ((rm = get(r, name, true))) {
 		rm->seq = ++r->seq;
+		r->hooks = true;
 		apply(r, rm, ev, event, info);
 		touch(r, rm);
 	}
@@ -527,7 +551,9 @@ json_t *rg_registry_reconcile(rg_registry *r, const json_t *rooms, uint64_t mark
 		json_object_set_new(listed, name, json_true());
 		if (rm->seq > mark)
 			continue;
-		if (rm->state != RG_ROOM_LIVE || (sid && rm->sid[0] && strcmp(sid, rm->sid)))
+		/* a room it did not know of is learned, not corrected */
+		if (rm->state == RG_ROOM_NOT_LIVE ||
+		    (rm->state == RG_ROOM_LIVE && sid && rm->sid[0] && strcmp(sid, rm->sid)))
 			corrected(out, name, state_name(rm->state), "live");
 		if (sid && !strcmp(sid, rm->finished_sid))
 			rm->finished_sid[0] = '\0'; /* LiveKit says it is live: it is */

@@ -20,6 +20,7 @@ typedef struct rg_livekit {
 	rg_signer_t *signer; /* api_key / api_secret */
 	long api_timeout_ms; /* one call's bound in a request (livekit.api_timeout) */
 	long reconcile_interval; /* seconds between ListRooms reconciliations, 0 = never */
+	long registry_rooms;     /* rooms not live the registry keeps (0: its default) */
 } rg_livekit;
 
 /* The API calls counted apart (/metrics). */

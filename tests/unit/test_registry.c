@@ -137,22 +137,97 @@ static void test_learned_and_reconcile(void)
 
 	/* ListRooms: f is live (a room_started lost), e is not (room_finished
 	 * lost), g started after the question and is kept */
+	rg_registry_learned(r, "f", false, rg_registry_mark(r));
 	mark = rg_registry_mark(r);
 	feed(r, "room_started", "g", "RM_3", NULL);
-	rooms = json_pack("[{s:s,s:s,s:s,s:s}]", "name", "f", "sid", "RM_2", "numParticipants", "3",
-			  "creationTime", "1700000100");
+	rooms = json_pack("[{s:s,s:s,s:s,s:s},{s:s,s:s}]", "name", "f", "sid", "RM_2",
+			  "numParticipants", "3", "creationTime", "1700000100", "name", "h", "sid",
+			  "RM_4");
 	fixed = rg_registry_reconcile(r, rooms, mark);
 	CHECK(rg_registry_state(r, "f") == RG_ROOM_LIVE);
 	CHECK(rg_registry_state(r, "e") == RG_ROOM_NOT_LIVE);
 	CHECK(rg_registry_state(r, "g") == RG_ROOM_LIVE);
+	CHECK(rg_registry_state(r, "h") == RG_ROOM_LIVE);
+	/* f and e corrected; h, never heard of, is learned, not corrected */
 	CHECK(json_array_size(fixed) == 2);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(fixed, 0), "room")), "f");
 	json_decref(fixed);
 	/* again: nothing left to correct */
 	fixed = rg_registry_reconcile(r, rooms, rg_registry_mark(r));
 	CHECK(json_array_size(fixed) == 1); /* g: live here, not in that list */
+	CHECK_STR(json_string_value(json_object_get(json_array_get(fixed, 0), "room")), "g");
 	CHECK(rg_registry_state(r, "g") == RG_ROOM_NOT_LIVE);
 	json_decref(fixed);
 	json_decref(rooms);
+	rg_registry_free(r);
+}
+
+/* Without webhooks, a token issued for a room LiveKit said was not live makes
+ * the next check ask again (its holder may have started it); once webhooks
+ * arrive, room_started says so and the answer is kept. */
+static void test_issued_without_webhooks(void)
+{
+	rg_registry *r = rg_registry_new(0);
+
+	rg_registry_learned(r, "n", false, rg_registry_mark(r));
+	CHECK(rg_registry_state(r, "n") == RG_ROOM_NOT_LIVE);
+	rg_registry_issued(r, "n", "ada", NULL, 4000000000);
+	CHECK(rg_registry_state(r, "n") == RG_ROOM_UNKNOWN);
+	rg_registry_learned(r, "n", false, rg_registry_mark(r));
+	CHECK(rg_registry_state(r, "n") == RG_ROOM_NOT_LIVE);
+	rg_registry_issued(r, "n", "ada", NULL, 4000000000); /* the same claim: asks again */
+	CHECK(rg_registry_state(r, "n") == RG_ROOM_UNKNOWN);
+	rg_registry_learned(r, "n", false, rg_registry_mark(r));
+	rg_registry_issued(r, "n", "max", NULL, 4000000000); /* another user's: asks again */
+	CHECK(rg_registry_state(r, "n") == RG_ROOM_UNKNOWN);
+	CHECK(!rg_registry_owns(r, "n", "max"));
+	feed(r, "room_started", "n", "RM_N", NULL);
+	CHECK(rg_registry_owns(r, "n", "ada"));
+
+	feed(r, "room_started", "other", "RM_O", NULL); /* webhooks flow from here on */
+	rg_registry_learned(r, "m", false, rg_registry_mark(r));
+	rg_registry_issued(r, "m", "ada", NULL, 4000000000);
+	CHECK(rg_registry_state(r, "m") == RG_ROOM_NOT_LIVE);
+	rg_registry_free(r);
+}
+
+/* livekit-server v1.13 sends no agent_job_* webhooks: an agent participant
+ * (kind AGENT, attribute lk.agent.name) joining and leaving shows its job. */
+static void test_agent_participant(void)
+{
+	rg_registry *r = rg_registry_new(0);
+	json_t *agents = json_pack("[s]", "assistant"), *e, *s, *a;
+
+	rg_registry_issued(r, "p", "ada", agents, 4000000000);
+	feed(r, "room_started", "p", "RM_P", NULL);
+	feed(r, "participant_joined", "p", "RM_P", "ada");
+	s = one_session(r, "ada");
+	a = json_array_get(json_object_get(s, "agents"), 0);
+	CHECK(json_is_false(json_object_get(a, "running")));
+	json_decref(s);
+
+	e = ev("participant_joined", "p", "RM_P", "agent-AJ_1");
+	json_object_set_new(json_object_get(e, "participant"), "kind", json_string("AGENT"));
+	json_object_set_new(json_object_get(e, "participant"), "attributes",
+			    json_pack("{s:s}", "lk.agent.name", "assistant"));
+	rg_registry_event(r, e);
+	s = one_session(r, "ada");
+	a = json_array_get(json_object_get(s, "agents"), 0);
+	CHECK(json_is_true(json_object_get(a, "running")));
+	CHECK(json_integer_value(json_object_get(s, "participants")) == 2);
+	json_decref(s);
+
+	/* a standard participant claiming the attribute starts no job */
+	json_object_set_new(json_object_get(e, "participant"), "kind", json_string("STANDARD"));
+	json_object_set_new(json_object_get(e, "participant"), "identity", json_string("mallory"));
+	rg_registry_event(r, e);
+	json_decref(e);
+	feed(r, "participant_left", "p", "RM_P", "agent-AJ_1");
+	s = one_session(r, "ada");
+	a = json_array_get(json_object_get(s, "agents"), 0);
+	CHECK(json_is_false(json_object_get(a, "running")));
+	json_decref(s);
+	json_decref(agents);
 	rg_registry_free(r);
 }
 
@@ -197,6 +272,8 @@ int main(void)
 	test_stale_and_reuse();
 	test_claims();
 	test_learned_and_reconcile();
+	test_issued_without_webhooks();
+	test_agent_participant();
 	test_ids();
 	test_bound();
 	CHECK_DONE();
