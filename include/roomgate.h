@@ -56,6 +56,7 @@ typedef struct rg_error {
 	rg_err err;
 	char code[48];
 	char message[512];
+	long retry_after; /* seconds a client should wait before trying again, 0: none */
 } rg_error;
 
 /* HTTP status for an error code (400, 401, ...; 500 for internal errors). */

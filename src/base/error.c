@@ -54,6 +54,7 @@ rg_err rg_fail(rg_error *err, rg_err code, const char *slug, const char *fmt, ..
 	if (!err)
 		return code;
 	err->err = code;
+	err->retry_after = 0;
 	snprintf(err->code, sizeof(err->code), "%s", slug ? slug : rg_err_code(code));
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);

@@ -30,6 +30,19 @@ typedef struct rg_profile {
 	bool json_only;       /* metadata_format json (default) */
 } rg_profile;
 
+/* A rule's "limits" on sessions with agents; 0 = no limit. */
+typedef struct rg_limits {
+	long live_sessions;     /* held at once, from the token until the room finishes */
+	long sessions_per_hour; /* new sessions, GCRA over one hour */
+	long max_session;       /* seconds a room may be live, then roomgate ends it */
+	long empty_timeout;     /* seconds, into the token's roomConfig */
+	long departure_timeout; /* seconds, into the token's roomConfig */
+} rg_limits;
+
+/* Whether a rule's limits count sessions (live_sessions, sessions_per_hour,
+ * max_session). */
+#define RG_LIMITS_COUNT(l) ((l)->live_sessions || (l)->sessions_per_hour || (l)->max_session)
+
 typedef struct rg_rule {
 	char *name;
 	char **m_users; size_t n_users;
@@ -42,6 +55,7 @@ typedef struct rg_rule {
 	json_t *grants;       /* VideoGrant overlay (object) */
 	long ttl;             /* seconds, 0 = default */
 	bool end_any_session; /* DELETE /v1/sessions/{room} for any room (admins) */
+	rg_limits limits;     /* what its users' agent sessions may cost */
 } rg_rule;
 
 struct rg_config {

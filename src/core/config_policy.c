@@ -174,11 +174,50 @@ static rg_err rule_grants(rg_rule *r, const json_t *g, const char *where, rg_err
 	return RG_OK;
 }
 
+static rg_err count(const json_t *v, const char *key, const char *where, long *out,
+		    rg_error *err)
+{
+	json_t *x = json_object_get(v, key);
+
+	if (!x)
+		return RG_OK;
+	if (!json_is_integer(x) || json_integer_value(x) < 1 || json_integer_value(x) > 1000000)
+		return rg_cfg_fail(err, "%s.%s must be an integer from 1 to 1000000", where, key);
+	*out = (long)json_integer_value(x);
+	return RG_OK;
+}
+
+/* "limits": {"live_sessions", "sessions_per_hour", "max_session",
+ * "empty_timeout", "departure_timeout"} */
+static rg_err rule_limits(rg_limits *l, const json_t *v, const char *rule, rg_error *err)
+{
+	static const char *const keys[] = {"live_sessions", "sessions_per_hour", "max_session",
+					   "empty_timeout", "departure_timeout", NULL};
+	char where[320];
+	rg_err rc;
+
+	if (!v)
+		return RG_OK;
+	snprintf(where, sizeof(where), "%s.limits", rule);
+	if (!json_is_object(v))
+		return rg_cfg_fail(err, "%s must be an object", where);
+	if ((rc = rg_cfg_only_keys(v, where, keys, err)) ||
+	    (rc = count(v, "live_sessions", where, &l->live_sessions, err)) ||
+	    (rc = count(v, "sessions_per_hour", where, &l->sessions_per_hour, err)) ||
+	    (rc = rg_cfg_get_duration(v, "max_session", where, &l->max_session, err)) ||
+	    (rc = rg_cfg_get_duration(v, "empty_timeout", where, &l->empty_timeout, err)) ||
+	    (rc = rg_cfg_get_duration(v, "departure_timeout", where, &l->departure_timeout, err)))
+		return rc;
+	if (l->empty_timeout > 86400 || l->departure_timeout > 86400)
+		return rg_cfg_fail(err, "%s: empty_timeout and departure_timeout are at most 24h", where);
+	return RG_OK;
+}
+
 static rg_err parse_rule(const rg_config_t *cfg, size_t idx, const json_t *v, rg_rule *r,
 			 rg_error *err)
 {
 	static const char *const keys[] = {"name", "match", "rooms", "session_rooms", "agents",
-					   "grants", "ttl", "end_any_session", NULL};
+					   "grants", "ttl", "end_any_session", "limits", NULL};
 	char where[300];
 	json_t *m;
 	rg_err rc;
@@ -195,7 +234,8 @@ static rg_err parse_rule(const rg_config_t *cfg, size_t idx, const json_t *v, rg
 	    (rc = rg_cfg_get_duration(v, "ttl", where, &r->ttl, err)) ||
 	    (rc = rg_cfg_get_bool(v, "session_rooms", where, &r->session_rooms, err)) ||
 	    (rc = rg_cfg_get_bool(v, "end_any_session", where, &r->end_any_session, err)) ||
-	    (rc = rule_agents(cfg, r, where, err)))
+	    (rc = rule_agents(cfg, r, where, err)) ||
+	    (rc = rule_limits(&r->limits, json_object_get(v, "limits"), where, err)))
 		return rc;
 	return rule_grants(r, json_object_get(v, "grants"), where, err);
 }

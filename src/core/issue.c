@@ -78,6 +78,8 @@ typedef struct join {
 	rg_roomconfig_t *rc;       /* the token's roomConfig, agents aside */
 	json_t *requested;         /* room_config.agents as asked */
 	json_t *agents;            /* every agent as policy resolved it */
+	long ttl;                  /* the token's lifetime */
+	bool reserved;             /* a new session was counted against the limits */
 } join;
 
 static rg_err out_of_memory(rg_error *err)
@@ -170,7 +172,8 @@ static rg_err start_token(join *j, rg_error *err)
 	if ((e = rg_token_merge_grants(j->tok, j->rule->grants, err)))
 		return e;
 	ttl = j->rule->ttl ? j->rule->ttl : j->cfg->default_ttl;
-	rg_token_set_ttl(j->tok, ttl < j->cfg->max_ttl ? ttl : j->cfg->max_ttl);
+	j->ttl = ttl < j->cfg->max_ttl ? ttl : j->cfg->max_ttl;
+	rg_token_set_ttl(j->tok, j->ttl);
 	return RG_OK;
 }
 
@@ -227,6 +230,72 @@ static rg_err resolve_agents(join *j, rg_error *err)
 		json_array_append_new(j->agents, resolved);
 	}
 	return RG_OK;
+}
+
+/* The rule's room timeouts go into the token's roomConfig (LiveKit closes an
+ * abandoned room itself); a client may only ask for shorter ones. */
+static rg_err cap_timeout(join *j, const char *field, long limit)
+{
+	json_t *v = json_object_get(j->rc->obj, field);
+
+	if (!limit || (json_is_integer(v) && json_integer_value(v) > 0 &&
+		       json_integer_value(v) <= limit))
+		return RG_OK;
+	return json_object_set_new(j->rc->obj, field, json_integer(limit)) ? RG_ERR_NOMEM : RG_OK;
+}
+
+/* A session with agents under the rule's limits: one atomic check-and-
+ * reserve in the registry (a request for a room the user holds already
+ * counts once). Over a limit: 429 quota_exceeded, with Retry-After when
+ * waiting helps. */
+static rg_err reserve(join *j, rg_error *err)
+{
+	const rg_limits *lim = &j->rule->limits;
+	time_t now = rg_now();
+	long wait = 0;
+	rg_usage use = {0};
+	rg_reserve rc;
+
+	if (cap_timeout(j, "emptyTimeout", lim->empty_timeout) ||
+	    cap_timeout(j, "departureTimeout", lim->departure_timeout))
+		return out_of_memory(err);
+	if (!RG_LIMITS_COUNT(lim) || !json_array_size(j->agents))
+		return RG_OK;
+	if (!j->req->link)
+		return rg_fail(err, RG_ERR_UNAVAILABLE, "state_unavailable",
+			       "rule '%s' has limits, which need roomgate's session store "
+			       "(an rg_app); this call has none",
+			       j->rule->name);
+	rc = rg_registry_reserve(rg_link_registry(j->req->link), j->res->room, j->subject->id, lim,
+				 now + j->ttl, now, &wait, &use);
+	switch (rc) {
+	case RG_RESERVED:
+		j->reserved = true;
+		return RG_OK;
+	case RG_RESERVE_HELD:
+		return RG_OK;
+	case RG_OVER_LIVE:
+		rg_fail(err, RG_ERR_RATE_LIMITED, "quota_exceeded",
+			"limit reached: rule '%s' allows user '%s' %ld live session%s with agents "
+			"at once (limits.live_sessions) and %ld %s live or starting; end one "
+			"(DELETE /v1/sessions/{room_name})%s",
+			j->rule->name, j->subject->id, lim->live_sessions,
+			lim->live_sessions == 1 ? "" : "s", use.live_sessions,
+			use.live_sessions == 1 ? "is" : "are",
+			wait ? " or wait for one to end" : "");
+		break;
+	case RG_OVER_RATE:
+		rg_fail(err, RG_ERR_RATE_LIMITED, "quota_exceeded",
+			"limit reached: rule '%s' allows user '%s' %ld new session%s with agents "
+			"per hour (limits.sessions_per_hour); the next one in %ld s",
+			j->rule->name, j->subject->id, lim->sessions_per_hour,
+			lim->sessions_per_hour == 1 ? "" : "s", wait);
+		break;
+	default:
+		return out_of_memory(err);
+	}
+	err->retry_after = wait;
+	return RG_ERR_RATE_LIMITED;
 }
 
 /* A token's agents only act when its connect creates the room; for a live
@@ -299,8 +368,11 @@ rg_err rg_join_issue(const rg_config_t *cfg, const rg_user_t *user, const rg_joi
 	if (!(e = find_rule(&j, err)) && !(e = choose_room(&j, err)) &&
 	    !(e = choose_identity(&j, err)) && !(e = start_token(&j, err)) &&
 	    !(e = read_room_config(&j, err)) && !(e = resolve_agents(&j, err)) &&
-	    !(e = dispatch_agents(&j, err)) && !(e = sign(&j, err)))
+	    !(e = reserve(&j, err)) && !(e = dispatch_agents(&j, err)) && !(e = sign(&j, err)))
 		record(&j);
+	if (e && j.reserved)
+		rg_registry_unreserve(rg_link_registry(req->link), res->room, j.subject->id,
+				      &j.rule->limits);
 	rg_user_clear(&j.acting);
 	json_decref(j.requested);
 	json_decref(j.agents);

@@ -28,14 +28,14 @@
 struct rg_link {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	pthread_t thread;
-	bool running, stop;
+	pthread_t thread, ender_thread;
+	bool running, ender_running, stop;
 	atomic_bool stopping; /* cancels a reconciliation in flight */
 	rg_config_t *cfg;
 	rg_registry *reg;
 	atomic_bool synced;
 	atomic_ulong webhooks, duplicates, refused, reconciliations, reconcile_failures,
-		corrections;
+		corrections, ended_by_limit;
 };
 
 rg_registry *rg_link_registry(rg_link *l)
@@ -121,6 +121,66 @@ static void *reconciler(void *arg)
 	return NULL;
 }
 
+/* Ends the live rooms past their rule's max_session (DeleteRoom), once per
+ * room, wherever the session came from. */
+rg_err rg_link_enforce(rg_link *l, const rg_livekit *lk, rg_error *err)
+{
+	json_t *due = rg_registry_overdue(l->reg, rg_now()), *d;
+	rg_err rc = RG_OK;
+	size_t i;
+
+	if (!due)
+		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+	json_array_foreach(due, i, d) {
+		const char *room = rg_json_str(d, "room");
+		rg_error lkerr = {0};
+		rg_err e = rg_lk_delete_room(lk, room, &lkerr);
+		if (e && e != RG_ERR_NOT_FOUND) {
+			if (!rc && err)
+				*err = lkerr;
+			rc = rc ? rc : e;
+			continue;
+		}
+		rg_registry_ended(l->reg, room);
+		atomic_fetch_add(&l->ended_by_limit, 1);
+		rg_log_json("info", "session_limit_reached", json_deep_copy(d));
+	}
+	json_decref(due);
+	return rc;
+}
+
+/* Every second: rooms past max_session are ended. */
+static void *ender(void *arg)
+{
+	rg_link *l = arg;
+	bool failing = false;
+
+	pthread_mutex_lock(&l->lock);
+	while (!l->stop) {
+		rg_config_t *cfg = rg_config_ref(l->cfg);
+		struct timespec until;
+		rg_error err = {0};
+
+		pthread_mutex_unlock(&l->lock);
+		if (rg_link_enforce(l, &cfg->livekit, &err)) {
+			if (!failing)
+				rg_log_json("warn", "session_end_failed",
+					    json_pack("{s:s}", "msg", err.message));
+			failing = true;
+		} else {
+			failing = false;
+		}
+		rg_config_free(cfg);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_mutex_lock(&l->lock);
+		while (!l->stop && pthread_cond_timedwait(&l->wake, &l->lock, &until) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
 rg_link *rg_link_new(rg_config_t *cfg, bool background)
 {
 	rg_link *l = calloc(1, sizeof(*l));
@@ -136,6 +196,8 @@ rg_link *rg_link_new(rg_config_t *cfg, bool background)
 	l->cfg = rg_config_ref(cfg);
 	if (background && !pthread_create(&l->thread, NULL, reconciler, l))
 		l->running = true;
+	if (background && !pthread_create(&l->ender_thread, NULL, ender, l))
+		l->ender_running = true;
 	return l;
 }
 
@@ -150,6 +212,8 @@ void rg_link_free(rg_link *l)
 	pthread_mutex_unlock(&l->lock);
 	if (l->running)
 		pthread_join(l->thread, NULL);
+	if (l->ender_running)
+		pthread_join(l->ender_thread, NULL);
 	rg_config_free(l->cfg);
 	rg_registry_free(l->reg);
 	pthread_cond_destroy(&l->wake);
@@ -248,6 +312,7 @@ void rg_link_stats_get(rg_link *l, rg_link_stats *out)
 	out->reconciliations = atomic_load(&l->reconciliations);
 	out->reconcile_failures = atomic_load(&l->reconcile_failures);
 	out->corrections = atomic_load(&l->corrections);
+	out->ended_by_limit = atomic_load(&l->ended_by_limit);
 	out->synced = atomic_load(&l->synced);
 	rg_registry_counts(l->reg, &out->live_rooms, &out->known_rooms);
 }

@@ -24,6 +24,7 @@ typedef struct rg_link_stats {
 	unsigned long reconciliations;    /* ListRooms reconciliations done */
 	unsigned long reconcile_failures;
 	unsigned long corrections;        /* rooms a reconciliation corrected */
+	unsigned long ended_by_limit;     /* rooms ended at their max_session */
 	size_t live_rooms, known_rooms;
 	bool synced;                      /* a reconciliation has succeeded */
 } rg_link_stats;
@@ -56,6 +57,10 @@ rg_err rg_link_webhook(rg_link *l, const rg_livekit *lk, const char *authorizati
  * exactly as a room that does not exist. */
 rg_err rg_link_end_session(rg_link *l, const rg_livekit *lk, const char *room, const char *user,
 			   bool any, rg_error *err);
+
+/* Ends every live room past its max_session now (the link's thread does
+ * this every second). */
+rg_err rg_link_enforce(rg_link *l, const rg_livekit *lk, rg_error *err);
 
 void rg_link_stats_get(rg_link *l, rg_link_stats *out);
 

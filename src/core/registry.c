@@ -26,6 +26,7 @@
 #define MAX_IDS 131072
 #define MAX_TRACKED 1024 /* participants and jobs tracked per room */
 #define DEFAULT_ROOMS 100000
+#define USER_BUCKETS 4096
 
 typedef struct room {
 	struct room *chain;
@@ -41,7 +42,26 @@ typedef struct room {
 	char *owner;
 	json_t *agents;      /* agent names asked for */
 	time_t claim_until;  /* the owner's token expiry */
+	uint64_t gen;        /* changes when the room is made and when it finishes */
+	long max_session;    /* seconds it may be live (the smallest limit asked), 0: none */
 } room;
+
+/* A session a user holds (limits): a room, in the instance `gen` of it, held
+ * while it is live or, before that, until its token expires. */
+typedef struct hold {
+	char *room;
+	uint64_t gen;
+	time_t until;
+} hold;
+
+typedef struct quser {
+	struct quser *chain;
+	uint64_t hash;
+	double tat;          /* GCRA: theoretical arrival time of the next session */
+	hold *holds;
+	size_t n_holds, cap_holds;
+	char name[];
+} quser;
 
 typedef struct seen_id {
 	struct seen_id *chain, *next;
@@ -61,6 +81,9 @@ struct rg_registry {
 	seen_id *first_id, *last_id; /* oldest first */
 	size_t n_ids;
 	bool hooks; /* a webhook event was applied: LiveKit tells of rooms starting */
+	uint64_t gens;
+	quser **users;      /* who holds sessions under limits */
+	size_t n_users, n_deadlines;
 };
 
 rg_registry *rg_registry_new(size_t max_rooms)
@@ -71,8 +94,10 @@ rg_registry *rg_registry_new(size_t max_rooms)
 		return NULL;
 	r->max_rooms = max_rooms ? max_rooms : DEFAULT_ROOMS;
 	if (rg_hash_key_new(&r->key) || !(r->buckets = calloc(ROOM_BUCKETS, sizeof(room *))) ||
-	    !(r->ids = calloc(ID_BUCKETS, sizeof(seen_id *)))) {
+	    !(r->ids = calloc(ID_BUCKETS, sizeof(seen_id *))) ||
+	    !(r->users = calloc(USER_BUCKETS, sizeof(quser *)))) {
 		free(r->buckets);
+		free(r->ids);
 		free(r);
 		return NULL;
 	}
@@ -99,6 +124,14 @@ static void room_free(room *rm)
 	free(rm);
 }
 
+static void quser_free(quser *u)
+{
+	for (size_t i = 0; i < u->n_holds; i++)
+		free(u->holds[i].room);
+	free(u->holds);
+	free(u);
+}
+
 void rg_registry_free(rg_registry *r)
 {
 	if (!r)
@@ -113,6 +146,13 @@ void rg_registry_free(rg_registry *r)
 		free(r->first_id);
 		r->first_id = next;
 	}
+	for (size_t i = 0; i < USER_BUCKETS; i++)
+		while (r->users[i]) {
+			quser *next = r->users[i]->chain;
+			quser_free(r->users[i]);
+			r->users[i] = next;
+		}
+	free(r->users);
 	free(r->buckets);
 	free(r->ids);
 	pthread_rwlock_destroy(&r->lock);
@@ -169,6 +209,8 @@ static void remove_room(rg_registry *r, room *rm)
 	*p = rm->chain;
 	unlink_list(r, rm);
 	r->n_rooms--;
+	if (rm->max_session)
+		r->n_deadlines--;
 	room_free(rm);
 }
 
@@ -210,6 +252,7 @@ static room *get(rg_registry *r, const char *name, bool always)
 		free(rm);
 		return NULL;
 	}
+	rm->gen = ++r->gens;
 	h = rm->hash = rg_siphash(&r->key, name, strlen(name));
 	rm->chain = r->buckets[h & (ROOM_BUCKETS - 1)];
 	r->buckets[h & (ROOM_BUCKETS - 1)] = rm;
@@ -329,6 +372,10 @@ static void finish(rg_registry *r, room *rm)
 	rm->sid[0] = '\0';
 	set_state(r, rm, RG_ROOM_NOT_LIVE);
 	room_forget_session(rm);
+	rm->gen = ++r->gens;
+	if (rm->max_session)
+		r->n_deadlines--;
+	rm->max_session = 0;
 	touch(r, rm);
 }
 
@@ -606,6 +653,225 @@ json_t *rg_registry_sessions(rg_registry *r, const char *owner)
 	for (room *rm = r->newest; rm; rm = rm->older)
 		if (rm->state == RG_ROOM_LIVE && rm->owner && !strcmp(rm->owner, owner))
 			json_array_append_new(out, session_json(rm));
+	pthread_rwlock_unlock(&r->lock);
+	return out;
+}
+
+/* ------------------------------------------------------------------ limits */
+
+static void *grow(void *p, size_t *cap, size_t size)
+{
+	size_t n = *cap ? *cap * 2 : 4;
+	void *q = realloc(p, n * size);
+
+	if (q)
+		*cap = n;
+	return q;
+}
+
+static void usage(const quser *u, const rg_limits *lim, time_t now, rg_usage *use)
+{
+	use->live_sessions = (long)u->n_holds;
+	use->sessions_left = -1;
+	if (lim->sessions_per_hour) {
+		double period = 3600.0 / (double)lim->sessions_per_hour;
+		double tat = u->tat > (double)now ? u->tat : (double)now;
+		long left = (long)((3600.0 - (tat - (double)now)) / period + 1e-9);
+		use->sessions_left = left < 0 ? 0 : left > lim->sessions_per_hour ? lim->sessions_per_hour
+										     : left;
+	}
+}
+
+static quser *user_find(rg_registry *r, const char *name, bool make)
+{
+	uint64_t h = rg_siphash(&r->key, name, strlen(name));
+	quser **head = &r->users[h & (USER_BUCKETS - 1)], *u;
+	size_t len = strlen(name);
+
+	for (u = *head; u; u = u->chain)
+		if (u->hash == h && !strcmp(u->name, name))
+			return u;
+	if (!make || !(u = calloc(1, sizeof(*u) + len + 1)))
+		return NULL;
+	memcpy(u->name, name, len + 1);
+	u->hash = h;
+	u->chain = *head;
+	*head = u;
+	r->n_users++;
+	return u;
+}
+
+static void hold_drop(quser *u, size_t i)
+{
+	free(u->holds[i].room);
+	u->holds[i] = u->holds[--u->n_holds];
+}
+
+/* Drops the holds that ended (room finished, or token expired before the
+ * room went live); returns the room a hold names, if live. */
+static void prune(rg_registry *r, quser *u, time_t now)
+{
+	for (size_t i = 0; i < u->n_holds;) {
+		room *rm = find(r, u->holds[i].room);
+		bool held = rm && rm->gen == u->holds[i].gen &&
+			    (rm->state == RG_ROOM_LIVE || u->holds[i].until >= now);
+		if (held)
+			i++;
+		else
+			hold_drop(u, i);
+	}
+}
+
+/* Seconds until one of u's holds may end by itself: a token expiring
+ * unused, a room reaching max_session; 0 if none will. */
+static long next_free(rg_registry *r, const quser *u, time_t now)
+{
+	long best = 0;
+
+	for (size_t i = 0; i < u->n_holds; i++) {
+		room *rm = find(r, u->holds[i].room);
+		long wait = 0;
+		if (rm && rm->state != RG_ROOM_LIVE)
+			wait = (long)(u->holds[i].until - now) + 1;
+		else if (rm && rm->max_session)
+			wait = (long)(rm->created_at + rm->max_session - now) + 1;
+		if (wait > 0 && (!best || wait < best))
+			best = wait;
+	}
+	return best;
+}
+
+static void user_release(rg_registry *r, quser *u, double now)
+{
+	quser **p;
+
+	if (u->n_holds || u->tat > now)
+		return;
+	for (p = &r->users[u->hash & (USER_BUCKETS - 1)]; *p != u; p = &(*p)->chain)
+		;
+	*p = u->chain;
+	r->n_users--;
+	quser_free(u);
+}
+
+rg_reserve rg_registry_reserve(rg_registry *r, const char *room_name, const char *user,
+			       const rg_limits *lim, time_t until, time_t now, long *retry_after,
+			       rg_usage *use)
+{
+	rg_reserve out = RG_RESERVED;
+	double period, tat;
+	void *grown = NULL;
+	quser *u;
+	room *rm;
+
+	*retry_after = 0;
+	pthread_rwlock_wrlock(&r->lock);
+	if (!(u = user_find(r, user, true))) {
+		out = RG_RESERVE_NOMEM;
+		goto done;
+	}
+	prune(r, u, now);
+	for (size_t i = 0; i < u->n_holds; i++)
+		if (!strcmp(u->holds[i].room, room_name)) { /* held already: counts once */
+			if (until > u->holds[i].until)
+				u->holds[i].until = until;
+			out = RG_RESERVE_HELD;
+			goto done;
+		}
+	if (lim->live_sessions && (long)u->n_holds >= lim->live_sessions) {
+		*retry_after = next_free(r, u, now);
+		out = RG_OVER_LIVE;
+		goto done;
+	}
+	period = lim->sessions_per_hour ? 3600.0 / (double)lim->sessions_per_hour : 0;
+	tat = u->tat > (double)now ? u->tat : (double)now;
+	if (period && tat - (double)now > 3600.0 - period) {
+		*retry_after = (long)(tat - (3600.0 - period) - (double)now) + 1;
+		out = RG_OVER_RATE;
+		goto done;
+	}
+	if (u->n_holds == u->cap_holds) {
+		if (!(grown = grow(u->holds, &u->cap_holds, sizeof(hold)))) {
+			out = RG_RESERVE_NOMEM;
+			goto done;
+		}
+		u->holds = grown;
+	}
+	if (!(rm = get(r, room_name, true)) || !(u->holds[u->n_holds].room = strdup(room_name))) {
+		out = RG_RESERVE_NOMEM;
+		goto done;
+	}
+	u->holds[u->n_holds].gen = rm->gen;
+	u->holds[u->n_holds++].until = until;
+	if (period)
+		u->tat = tat + period;
+	if (lim->max_session && (!rm->max_session || lim->max_session < rm->max_session)) {
+		if (!rm->max_session)
+			r->n_deadlines++;
+		rm->max_session = lim->max_session;
+	}
+	touch(r, rm);
+done:
+	if (use && u)
+		usage(u, lim, now, use);
+	if (u && out != RG_RESERVED && out != RG_RESERVE_HELD)
+		user_release(r, u, (double)now);
+	pthread_rwlock_unlock(&r->lock);
+	return out;
+}
+
+void rg_registry_unreserve(rg_registry *r, const char *room_name, const char *user,
+			   const rg_limits *lim)
+{
+	quser *u;
+
+	pthread_rwlock_wrlock(&r->lock);
+	if ((u = user_find(r, user, false))) {
+		for (size_t i = 0; i < u->n_holds; i++)
+			if (!strcmp(u->holds[i].room, room_name)) {
+				hold_drop(u, i);
+				if (lim->sessions_per_hour)
+					u->tat -= 3600.0 / (double)lim->sessions_per_hour;
+				break;
+			}
+		user_release(r, u, (double)rg_now());
+	}
+	pthread_rwlock_unlock(&r->lock);
+}
+
+void rg_registry_usage(rg_registry *r, const char *user, const rg_limits *lim, time_t now,
+		       rg_usage *use)
+{
+	quser *u;
+
+	pthread_rwlock_wrlock(&r->lock);
+	if ((u = user_find(r, user, false))) {
+		prune(r, u, now);
+		usage(u, lim, now, use);
+		user_release(r, u, (double)now);
+	} else {
+		quser none = {0};
+		usage(&none, lim, now, use);
+	}
+	pthread_rwlock_unlock(&r->lock);
+}
+
+json_t *rg_registry_overdue(rg_registry *r, time_t now)
+{
+	json_t *out = json_array();
+
+	if (!out)
+		return NULL;
+	pthread_rwlock_rdlock(&r->lock);
+	if (r->n_deadlines)
+		for (room *rm = r->newest; rm; rm = rm->older)
+			if (rm->state == RG_ROOM_LIVE && rm->max_session &&
+			    rm->created_at + rm->max_session <= now)
+				json_array_append_new(
+					out, json_pack("{s:s,s:s?,s:I,s:I}", "room", rm->name, "owner",
+						       rm->owner, "max_session",
+						       (json_int_t)rm->max_session, "live_for",
+						       (json_int_t)(now - rm->created_at)));
 	pthread_rwlock_unlock(&r->lock);
 	return out;
 }

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "core/config.h"
+
 typedef enum rg_room_state {
 	RG_ROOM_UNKNOWN,  /* never heard of: costs one ListRooms call */
 	RG_ROOM_LIVE,
@@ -63,6 +65,33 @@ json_t *rg_registry_sessions(rg_registry *r, const char *owner);
 bool rg_registry_owns(rg_registry *r, const char *room, const char *owner);
 /* The room was deleted through the API: not live, nobody's. */
 void rg_registry_ended(rg_registry *r, const char *room);
+/* Limits (a rule's "limits"). A session is held from its token until its
+ * room finishes, or until the token expires if the room never went live. */
+typedef enum rg_reserve {
+	RG_RESERVED,      /* a new session: held, counted */
+	RG_RESERVE_HELD,  /* the user holds this room already: counted once */
+	RG_OVER_LIVE,     /* live_sessions reached */
+	RG_OVER_RATE,     /* sessions_per_hour reached */
+	RG_RESERVE_NOMEM,
+} rg_reserve;
+typedef struct rg_usage {
+	long live_sessions; /* sessions held */
+	long sessions_left; /* new sessions allowed now (-1: no sessions_per_hour) */
+} rg_usage;
+/* One atomic check-and-reserve of `room` for `user` under `lim`: the token
+ * is valid until `until`. Over a limit, *retry_after is the wait that
+ * helps (0 if none will). `use` (may be NULL) gets the user's use after. */
+rg_reserve rg_registry_reserve(rg_registry *r, const char *room, const char *user,
+			       const rg_limits *lim, time_t until, time_t now, long *retry_after,
+			       rg_usage *use);
+/* Gives back a reservation whose token was not issued after all. */
+void rg_registry_unreserve(rg_registry *r, const char *room, const char *user,
+			   const rg_limits *lim);
+void rg_registry_usage(rg_registry *r, const char *user, const rg_limits *lim, time_t now,
+		       rg_usage *use);
+/* Live rooms past their max_session: [{"room","owner","max_session","live_for"}]. */
+json_t *rg_registry_overdue(rg_registry *r, time_t now);
+
 /* Rooms live, rooms remembered in all. */
 void rg_registry_counts(rg_registry *r, size_t *live, size_t *known);
 

@@ -92,9 +92,13 @@ static void livekit_metrics(FILE *f, rg_link *link)
 		   "roomgate_live_rooms %zu\n"
 		   "# HELP roomgate_registry_rooms Rooms the registry remembers (live or not).\n"
 		   "# TYPE roomgate_registry_rooms gauge\n"
-		   "roomgate_registry_rooms %zu\n",
+		   "roomgate_registry_rooms %zu\n"
+		   "# HELP roomgate_sessions_ended_by_limit_total Rooms ended at their rule's max_session.\n"
+		   "# TYPE roomgate_sessions_ended_by_limit_total counter\n"
+		   "roomgate_sessions_ended_by_limit_total %lu\n",
 		ls.webhooks, ls.webhook_duplicates, ls.webhook_refused, ls.reconciliations,
-		ls.reconcile_failures, ls.corrections, ls.live_rooms, ls.known_rooms);
+		ls.reconcile_failures, ls.corrections, ls.live_rooms, ls.known_rooms,
+		ls.ended_by_limit);
 }
 
 char *rg_metrics_render(rg_metrics *m, rg_link *link)

@@ -7,8 +7,11 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/util.h"
 #include "core/config.h"
 #include "core/policy.h"
+#include "core/link.h"
+#include "http/app.h"
 #include "http/gate.h"
 #include "http/request.h"
 #include "http/routes.h"
@@ -23,6 +26,30 @@ static json_t *profile_json(const rg_profile *p)
 	return json_pack("{s:s,s:s,s:s,s:o}", "name", p->key, "agent_name", p->agent_name,
 			 "description", p->description ? p->description : "", "client_metadata",
 			 fields);
+}
+
+static json_t *opt_int(long v)
+{
+	return v ? json_integer(v) : json_null();
+}
+
+/* The rule's limits and the user's use of them; null without limits. */
+static json_t *limits_json(rg_ctx *c, const rg_rule *rule, const char *user)
+{
+	const rg_limits *l = rule ? &rule->limits : NULL;
+	rg_usage use = {0, -1};
+
+	if (!l || !(RG_LIMITS_COUNT(l) || l->empty_timeout || l->departure_timeout))
+		return json_null();
+	if (c->app->link)
+		rg_registry_usage(rg_link_registry(c->app->link), user, l, rg_now(), &use);
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:{s:I,s:o}}", "live_sessions",
+			 opt_int(l->live_sessions), "sessions_per_hour",
+			 opt_int(l->sessions_per_hour), "max_session", opt_int(l->max_session),
+			 "empty_timeout", opt_int(l->empty_timeout), "departure_timeout",
+			 opt_int(l->departure_timeout), "used", "live_sessions",
+			 (json_int_t)use.live_sessions, "sessions_left",
+			 use.sessions_left < 0 ? json_null() : json_integer(use.sessions_left));
 }
 
 void rg_route_profiles(rg_ctx *c)
@@ -52,10 +79,10 @@ void rg_route_profiles(rg_ctx *c)
 	}
 	for (size_t i = 0; i < user.ngroups; i++)
 		json_array_append_new(groups, json_string(user.groups[i]));
-	resp = json_pack("{s:o,s:b,s:b,s:{s:s,s:s,s:o,s:s}}", "profiles", list, "any_agent",
+	resp = json_pack("{s:o,s:b,s:b,s:{s:s,s:s,s:o,s:s},s:o}", "profiles", list, "any_agent",
 			 rule && rule->agents_any, "session_rooms", rule && rule->session_rooms,
 			 "user", "id", user.id, "name", user.name, "groups", groups, "method",
-			 user.method);
+			 user.method, "limits", limits_json(c, rule, user.id));
 	rg_add_header(c, "Cache-Control: no-store");
 	rg_respond_json(c, 200, resp);
 	snprintf(c->resp->user, sizeof(c->resp->user), "%s", user.id);

@@ -95,6 +95,8 @@ void rg_respond_error(rg_ctx *c, const rg_error *err)
 		else
 			rg_add_header(c, "WWW-Authenticate: Bearer realm=\"roomgate\"");
 	}
+	if (err->retry_after > 0)
+		rg_add_header(c, "Retry-After: %ld", err->retry_after);
 	if (status >= 500)
 		rg_log_json("error", "request_failed",
 			    json_pack("{s:s,s:s,s:s}", "path", c->req->path, "code", code, "msg", msg));

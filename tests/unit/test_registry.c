@@ -231,6 +231,88 @@ static void test_agent_participant(void)
 	rg_registry_free(r);
 }
 
+/* limits: live_sessions held from the token until the room finishes (or the
+ * token expires unused), sessions_per_hour by GCRA, max_session overdue */
+static void test_limits(void)
+{
+	rg_registry *r = rg_registry_new(0);
+	rg_limits lim = {.live_sessions = 2};
+	time_t now = 1000000;
+	rg_usage use;
+	long wait;
+	json_t *due;
+
+	CHECK(rg_registry_reserve(r, "s1", "ada", &lim, now + 600, now, &wait, &use) == RG_RESERVED);
+	CHECK(use.live_sessions == 1 && use.sessions_left == -1);
+	CHECK(rg_registry_reserve(r, "s1", "ada", &lim, now + 600, now, &wait, NULL) ==
+	      RG_RESERVE_HELD);
+	CHECK(rg_registry_reserve(r, "s2", "ada", &lim, now + 300, now, &wait, NULL) == RG_RESERVED);
+	CHECK(rg_registry_reserve(r, "s3", "ada", &lim, now + 600, now, &wait, &use) == RG_OVER_LIVE);
+	CHECK(use.live_sessions == 2);
+	CHECK(wait == 301); /* s2's token expires unused first */
+	CHECK(rg_registry_reserve(r, "s3", "max", &lim, now + 600, now, &wait, NULL) == RG_RESERVED);
+
+	/* s1 goes live: no longer freed by its token's expiry; it finishes: freed */
+	feed(r, "room_started", "s1", "RM_S1", NULL);
+	feed(r, "room_started", "s2", "RM_S2", NULL);
+	CHECK(rg_registry_reserve(r, "s4", "ada", &lim, now + 600, now + 700, &wait, NULL) ==
+	      RG_OVER_LIVE);
+	CHECK(wait == 0); /* both live, no max_session: waiting does not help */
+	feed(r, "room_finished", "s1", "RM_S1", NULL);
+	CHECK(rg_registry_reserve(r, "s4", "ada", &lim, now + 600, now, &wait, NULL) == RG_RESERVED);
+	/* a finished room started again by someone else is not ada's any more */
+	feed(r, "room_started", "s1", "RM_S1b", NULL);
+	rg_registry_usage(r, "ada", &lim, now, &use);
+	CHECK(use.live_sessions == 2); /* s2 live, s4 reserved */
+
+	/* a token expired unused frees its place */
+	rg_registry_usage(r, "ada", &lim, now + 601, &use);
+	CHECK(use.live_sessions == 1);
+	/* a reservation given back */
+	rg_registry_unreserve(r, "s2", "ada", &lim);
+	rg_registry_usage(r, "ada", &lim, now + 601, &use);
+	CHECK(use.live_sessions == 0);
+
+	/* sessions_per_hour 3: three at once, then one every 20 minutes */
+	rg_limits rate = {.sessions_per_hour = 3};
+	CHECK(rg_registry_reserve(r, "r1", "bob", &rate, now + 600, now, &wait, NULL) == RG_RESERVED);
+	CHECK(rg_registry_reserve(r, "r2", "bob", &rate, now + 600, now, &wait, NULL) == RG_RESERVED);
+	CHECK(rg_registry_reserve(r, "r3", "bob", &rate, now + 600, now, &wait, &use) == RG_RESERVED);
+	CHECK(use.sessions_left == 0);
+	CHECK(rg_registry_reserve(r, "r4", "bob", &rate, now + 600, now, &wait, NULL) ==
+	      RG_OVER_RATE);
+	CHECK(wait >= 1200 && wait <= 1201);
+	CHECK(rg_registry_reserve(r, "r1", "bob", &rate, now + 600, now, &wait, NULL) ==
+	      RG_RESERVE_HELD); /* a room held already is no new session */
+	CHECK(rg_registry_reserve(r, "r4", "bob", &rate, now + 1800, now + 1200, &wait, NULL) ==
+	      RG_RESERVED);
+	rg_registry_unreserve(r, "r4", "bob", &rate); /* refunded */
+	CHECK(rg_registry_reserve(r, "r5", "bob", &rate, now + 1800, now + 1200, &wait, NULL) ==
+	      RG_RESERVED);
+
+	/* max_session: the smallest asked; overdue once live that long */
+	rg_limits capped = {.max_session = 60};
+	CHECK(rg_registry_reserve(r, "m1", "cy", &capped, now + 600, now, &wait, NULL) ==
+	      RG_RESERVED);
+	json_t *e = ev("room_started", "m1", "RM_M1", NULL);
+	json_object_set_new(json_object_get(e, "room"), "creationTime", json_string("1000000"));
+	rg_registry_event(r, e);
+	json_decref(e);
+	due = rg_registry_overdue(r, now + 59);
+	CHECK(json_array_size(due) == 0);
+	json_decref(due);
+	due = rg_registry_overdue(r, now + 60);
+	CHECK(json_array_size(due) == 1);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(due, 0), "room")), "m1");
+	CHECK(json_integer_value(json_object_get(json_array_get(due, 0), "live_for")) == 60);
+	json_decref(due);
+	rg_registry_ended(r, "m1");
+	due = rg_registry_overdue(r, now + 61);
+	CHECK(json_array_size(due) == 0);
+	json_decref(due);
+	rg_registry_free(r);
+}
+
 static void test_ids(void)
 {
 	rg_registry *r = rg_registry_new(0);
@@ -274,6 +356,7 @@ int main(void)
 	test_learned_and_reconcile();
 	test_issued_without_webhooks();
 	test_agent_participant();
+	test_limits();
 	test_ids();
 	test_bound();
 	CHECK_DONE();
