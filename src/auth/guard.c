@@ -29,6 +29,7 @@
 #include "auth/pwcache.h"
 #include "auth/users.h"
 #include "base/error.h"
+#include "base/redis.h"
 #include "base/util.h"
 
 #define BUSY_WAIT 5
@@ -41,6 +42,7 @@ static const char dummy_hash[] =
 
 struct rg_guard {
 	rg_limiter *limiter;
+	rg_redis *redis; /* shared budgets, or NULL */
 	rg_pwcache *cache;
 	sem_t slots;
 };
@@ -72,6 +74,11 @@ void rg_guard_free(rg_guard *g)
 	free(g);
 }
 
+void rg_guard_share(rg_guard *g, rg_redis *redis)
+{
+	g->redis = redis;
+}
+
 void rg_guard_reload(rg_guard *g)
 {
 	rg_pwcache_clear(g->cache);
@@ -81,6 +88,7 @@ void rg_guard_reload(rg_guard *g)
 typedef struct budget {
 	char keys[2][KEY_MAX];
 	unsigned max[2];
+	bool shared[2]; /* reserved in Redis */
 	int n;
 } budget;
 
@@ -104,14 +112,36 @@ static void choose_budget(const rg_attempt *at, const rg_auth_conf *a, const cha
 	b->n = 2;
 }
 
+/* One key's reservation: in Redis when shared (and reachable), else here. */
+static long reserve_one(rg_guard *g, const char *key, time_t now, unsigned max, bool *shared)
+{
+	long wait;
+
+	*shared = false;
+	if (g->redis &&
+	    (wait = rg_limiter_reserve_shared(g->redis, key, max, RG_LOGIN_WINDOW)) >= 0) {
+		*shared = true;
+		return wait;
+	}
+	return rg_limiter_reserve(g->limiter, key, now, max);
+}
+
+static void release_one(rg_guard *g, const char *key, time_t now, bool shared)
+{
+	if (shared)
+		rg_limiter_release_shared(g->redis, key);
+	else
+		rg_limiter_release(g->limiter, key, now);
+}
+
 /* Reserves every key of b or none; 0, or the longest wait among refusals. */
-static long reserve(rg_guard *g, const budget *b, time_t now)
+static long reserve(rg_guard *g, budget *b, time_t now)
 {
 	for (int i = 0; i < b->n; i++) {
-		long wait = rg_limiter_reserve(g->limiter, b->keys[i], now, b->max[i]);
+		long wait = reserve_one(g, b->keys[i], now, b->max[i], &b->shared[i]);
 		if (wait) {
 			while (i--)
-				rg_limiter_release(g->limiter, b->keys[i], now);
+				release_one(g, b->keys[i], now, b->shared[i]);
 			return wait;
 		}
 	}
@@ -121,7 +151,7 @@ static long reserve(rg_guard *g, const budget *b, time_t now)
 static void release(rg_guard *g, const budget *b, time_t now)
 {
 	for (int i = 0; i < b->n; i++)
-		rg_limiter_release(g->limiter, b->keys[i], now);
+		release_one(g, b->keys[i], now, b->shared[i]);
 }
 
 /* PBKDF2 within the slots: 1 match, 0 no match, -1 no slot in time. */

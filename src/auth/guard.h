@@ -13,6 +13,7 @@
 #include "roomgate.h"
 
 typedef struct rg_guard rg_guard;
+typedef struct rg_redis rg_redis;
 
 /* One password attempt: where it comes from (the request, read only when a
  * password is checked) and, filled in, what it cost. */
@@ -29,6 +30,9 @@ typedef struct rg_attempt {
 /* NULL if out of memory. */
 rg_guard *rg_guard_new(void);
 void rg_guard_free(rg_guard *g);
+/* Keeps the failed-login budgets in Redis from now on (shared by every
+ * replica; this process's own table when Redis fails). Borrowed. */
+void rg_guard_share(rg_guard *g, rg_redis *redis);
 /* Forgets cached successes (users or their passwords may have changed). */
 void rg_guard_reload(rg_guard *g);
 /* Checks a local user's password and fills `user` (method: "basic",

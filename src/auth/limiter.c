@@ -20,6 +20,7 @@
  * keys takes `capacity * max` password checks within one window.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 
 #include "auth/limiter.h"
 #include "base/hash.h"
+#include "base/redis.h"
 
 enum { PROBATION, REPEAT, BLOCKED, NLISTS };
 
@@ -258,4 +260,59 @@ void rg_limiter_free(rg_limiter *l)
 	OPENSSL_cleanse(&l->key, sizeof(l->key));
 	pthread_mutex_destroy(&l->lock);
 	free(l);
+}
+
+/* ------------------------------------------------------------------ shared */
+
+/* KEYS: the budget. ARGV: max, window. */
+static rg_redis_script reserve_lua = {.lua =
+	"local n = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
+	"if n >= tonumber(ARGV[1]) then\n"
+	"  local t = redis.call('TTL', KEYS[1])\n"
+	"  if t < 1 then t = 1 end\n"
+	"  return t\n"
+	"end\n"
+	"redis.call('INCR', KEYS[1])\n"
+	"if n == 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end\n"
+	"return 0\n"};
+static rg_redis_script release_lua = {.lua =
+	"if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end\n"
+	"return 0\n"};
+
+static char *shared_key(const char *key)
+{
+	char *k = NULL;
+
+	return asprintf(&k, "rg:{l:%s}", key) < 0 ? NULL : k;
+}
+
+long rg_limiter_reserve_shared(rg_redis *redis, const char *key, unsigned max, long window)
+{
+	char *k = shared_key(key), m[16], w[24];
+	const char *argv[3] = {k, m, w};
+	redisReply *rep;
+	long wait = -1;
+
+	if (!k)
+		return -1;
+	snprintf(m, sizeof(m), "%u", max);
+	snprintf(w, sizeof(w), "%ld", window);
+	if ((rep = rg_redis_eval(redis, &reserve_lua, 1, 3, argv, NULL))) {
+		if (rep->type == REDIS_REPLY_INTEGER)
+			wait = (long)rep->integer;
+		freeReplyObject(rep);
+	}
+	free(k);
+	return wait;
+}
+
+void rg_limiter_release_shared(rg_redis *redis, const char *key)
+{
+	char *k = shared_key(key);
+	const char *argv[1] = {k};
+	redisReply *rep;
+
+	if (k && (rep = rg_redis_eval(redis, &release_lua, 1, 1, argv, NULL)))
+		freeReplyObject(rep);
+	free(k);
 }

@@ -14,6 +14,7 @@
 #define RG_LOGIN_KEYS 65536 /* keys held at most */
 
 typedef struct rg_limiter rg_limiter;
+typedef struct rg_redis rg_redis;
 
 /* A table of at most `capacity` keys (0: RG_LOGIN_KEYS), each allowed `max`
  * attempts per `window` seconds. NULL if out of memory. */
@@ -29,6 +30,10 @@ long rg_limiter_reserve(rg_limiter *l, const char *key, time_t now, unsigned max
 void rg_limiter_release(rg_limiter *l, const char *key, time_t now);
 /* Attempts counted for `key` in its current window. */
 unsigned rg_limiter_attempts(rg_limiter *l, const char *key, time_t now);
+/* The same budget in Redis (one script, a fixed window of `window` seconds
+ * per key): 0 reserved, >0 the wait, -1 Redis failed (use the table). */
+long rg_limiter_reserve_shared(rg_redis *redis, const char *key, unsigned max, long window);
+void rg_limiter_release_shared(rg_redis *redis, const char *key);
 /* Keys held (at most the capacity). */
 size_t rg_limiter_size(rg_limiter *l);
 

@@ -81,6 +81,11 @@ struct rg_config {
 	rg_auth_conf auth; /* users, upstream JWT, proxy, API keys, sessions */
 	rg_profile *profiles; size_t n_profiles;
 	rg_rule *rules; size_t n_rules;
+	struct {
+		char *redis_url; /* state.redis_url: shared state for replicas, or NULL */
+		bool fail_open;  /* limits let requests through while Redis is down */
+		long timeout_ms; /* a Redis connect or command's bound */
+	} state;
 };
 
 /* The agent profile named `key`, or NULL (config_policy.c). */

@@ -38,7 +38,8 @@ static rg_err parse_root(rg_config_t *cfg, const json_t *root, const char *base_
 	static const char *const keys[] = {"listen",     "livekit",      "web_root", "users_file",
 					   "session",    "tokens",       "rooms",    "cors",
 					   "agents",     "rules",        "upstream_jwt",
-					   "proxy_auth", "api_keys",     "tls",      "access_log", "server", NULL};
+					   "proxy_auth", "api_keys",     "tls",      "access_log", "server",
+					   "state",      NULL};
 	rg_err rc;
 
 	if ((rc = rg_cfg_only_keys(root, "config", keys, err)) ||
@@ -323,6 +324,7 @@ void rg_config_free(rg_config_t *cfg)
 	if (!cfg || atomic_fetch_sub(&cfg->refs, 1) != 1)
 		return;
 	free(cfg->listen);
+	free(cfg->state.redis_url);
 	free(cfg->livekit.url);
 	free(cfg->livekit.api_url);
 	free(cfg->livekit.api_base);

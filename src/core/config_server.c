@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 
 #include "base/error.h"
+#include "base/redis.h"
 #include "base/tls.h"
 #include "base/util.h"
 #include "core/config_parse.h"
@@ -94,12 +95,58 @@ static rg_err parse_tls(rg_config_t *cfg, const json_t *v, const char *base_dir,
 	return check_tls(cfg->tls_cert, cfg->tls_key, err);
 }
 
+/* "250ms" or a duration in seconds ("1s"), as milliseconds. */
+static int ms_parse(const char *s, long *ms)
+{
+	size_t n = strlen(s);
+	char *end;
+
+	if (n > 2 && !strcmp(s + n - 2, "ms")) {
+		*ms = strtol(s, &end, 10);
+		return end == s + n - 2 && end != s ? 0 : -1;
+	}
+	if (rg_duration_parse(s, ms))
+		return -1;
+	*ms *= 1000;
+	return 0;
+}
+
+/* "state": {"redis_url", "fail_open", "timeout"}: read at start only. */
+static rg_err parse_state(rg_config_t *cfg, const json_t *v, rg_error *err)
+{
+	static const char *const keys[] = {"redis_url", "fail_open", "timeout", NULL};
+	long secs = 0;
+	json_t *t = json_object_get(v, "timeout");
+	rg_err rc;
+
+	cfg->state.timeout_ms = 500;
+	if (!json_is_object(v))
+		return rg_cfg_fail(err, "state must be an object");
+	if ((rc = rg_cfg_only_keys(v, "state", keys, err)) ||
+	    (rc = rg_cfg_get_string(v, "redis_url", "state", &cfg->state.redis_url, err)) ||
+	    (rc = rg_cfg_get_bool(v, "fail_open", "state", &cfg->state.fail_open, err)))
+		return rc;
+	if (cfg->state.redis_url && rg_redis_url_check(cfg->state.redis_url, err))
+		return RG_ERR_CONFIG;
+	if (json_is_string(t) && (ms_parse(json_string_value(t), &secs) || secs < 10 ||
+				  secs > 10000))
+		return rg_cfg_fail(err, "state.timeout must be 10ms to 10s");
+	if (t && !json_is_string(t))
+		return rg_cfg_fail(err, "state.timeout must be a duration like \"500ms\"");
+	if (t)
+		cfg->state.timeout_ms = secs;
+	return RG_OK;
+}
+
 rg_err rg_cfg_parse_server(rg_config_t *cfg, const json_t *root, const char *base_dir,
 			   rg_error *err)
 {
 	json_t *v;
 	rg_err rc;
 
+	cfg->state.timeout_ms = 500;
+	if ((v = json_object_get(root, "state")) && (rc = parse_state(cfg, v, err)))
+		return rc;
 	if ((v = json_object_get(root, "server")) && (rc = parse_limits(cfg, v, err)))
 		return rc;
 	if ((v = json_object_get(root, "access_log"))) {

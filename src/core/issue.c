@@ -254,6 +254,7 @@ static rg_err reserve(join *j, rg_error *err)
 	time_t now = rg_now();
 	long wait = 0;
 	rg_usage use = {0};
+	rg_shared *shared;
 	rg_reserve rc;
 
 	if (cap_timeout(j, "emptyTimeout", lim->empty_timeout) ||
@@ -266,8 +267,27 @@ static rg_err reserve(join *j, rg_error *err)
 			       "rule '%s' has limits, which need roomgate's session store "
 			       "(an rg_app); this call has none",
 			       j->rule->name);
-	rc = rg_registry_reserve(rg_link_registry(j->req->link), j->res->room, j->subject->id, lim,
-				 now + j->ttl, now, &wait, &use);
+	if ((shared = rg_link_shared(j->req->link))) {
+		rg_error serr = {0};
+		if (rg_shared_reserve(shared, j->res->room, j->subject->id, lim, now + j->ttl, now, &rc,
+				      &wait, &use, &serr)) {
+			if (!j->cfg->state.fail_open) {
+				if (err)
+					*err = serr;
+				return serr.err ? serr.err : RG_ERR_UNAVAILABLE;
+			}
+			rg_log_json("warn", "limits_skipped",
+				    json_pack("{s:s,s:s,s:s}", "user", j->subject->id, "room",
+					      j->res->room, "msg", serr.message));
+			return RG_OK; /* state.fail_open: availability first */
+		}
+		if (rc == RG_RESERVED || rc == RG_RESERVE_HELD)
+			rg_registry_deadline(rg_link_registry(j->req->link), j->res->room,
+					     lim->max_session);
+	} else {
+		rc = rg_registry_reserve(rg_link_registry(j->req->link), j->res->room,
+					 j->subject->id, lim, now + j->ttl, now, &wait, &use);
+	}
 	switch (rc) {
 	case RG_RESERVED:
 		j->reserved = true;
@@ -353,8 +373,8 @@ static void record(join *j)
 		return;
 	json_array_foreach(j->res->agents, i, a)
 		json_array_append(names, json_object_get(a, "agent_name"));
-	rg_registry_issued(rg_link_registry(j->req->link), j->res->room, j->subject->id, names,
-			   j->res->expires_at);
+	rg_link_claimed(j->req->link, j->res->room, j->subject->id, names, j->res->expires_at,
+			json_array_size(j->agents) ? j->rule->limits.max_session : 0);
 	json_decref(names);
 }
 
@@ -370,7 +390,10 @@ rg_err rg_join_issue(const rg_config_t *cfg, const rg_user_t *user, const rg_joi
 	    !(e = read_room_config(&j, err)) && !(e = resolve_agents(&j, err)) &&
 	    !(e = reserve(&j, err)) && !(e = dispatch_agents(&j, err)) && !(e = sign(&j, err)))
 		record(&j);
-	if (e && j.reserved)
+	if (e && j.reserved && rg_link_shared(req->link))
+		rg_shared_unreserve(rg_link_shared(req->link), res->room, j.subject->id,
+				    &j.rule->limits);
+	else if (e && j.reserved)
 		rg_registry_unreserve(rg_link_registry(req->link), res->room, j.subject->id,
 				      &j.rule->limits);
 	rg_user_clear(&j.acting);

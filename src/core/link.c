@@ -33,6 +33,9 @@ struct rg_link {
 	atomic_bool stopping; /* cancels a reconciliation in flight */
 	rg_config_t *cfg;
 	rg_registry *reg;
+	rg_shared *shared;    /* state.redis_url, or NULL */
+	pthread_t listener;
+	bool listening;
 	atomic_bool synced;
 	atomic_ulong webhooks, duplicates, refused, reconciliations, reconcile_failures,
 		corrections, ended_by_limit;
@@ -43,20 +46,97 @@ rg_registry *rg_link_registry(rg_link *l)
 	return l->reg;
 }
 
+rg_shared *rg_link_shared(rg_link *l)
+{
+	return l ? l->shared : NULL;
+}
+
+/* A change another replica made: applied here too. */
+static void on_shared(void *arg, const char *kind, const json_t *msg)
+{
+	rg_link *l = arg;
+	const char *room = rg_json_str(msg, "room");
+
+	if (!strcmp(kind, "ev")) {
+		rg_registry_event(l->reg, json_object_get(msg, "ev"));
+	} else if (!strcmp(kind, "claim") && room && rg_json_str(msg, "owner")) {
+		rg_registry_issued(l->reg, room, rg_json_str(msg, "owner"),
+				   json_object_get(msg, "agents"),
+				   (time_t)json_integer_value(json_object_get(msg, "until")));
+		rg_registry_deadline(l->reg, room,
+				     (long)json_integer_value(json_object_get(msg, "max_session")));
+	} else if (!strcmp(kind, "ended") && room) {
+		rg_registry_ended(l->reg, room);
+	}
+}
+
+/* Connected to Redis (again): what this replica knows to be held is held
+ * there too, should Redis have lost it (a restart without persistence). */
+static void on_connect(void *arg)
+{
+	rg_link *l = arg;
+	json_t *claims = rg_registry_claims(l->reg, rg_now());
+	long added;
+
+	if (!claims)
+		return;
+	if ((added = rg_shared_reassert(l->shared, claims)) > 0)
+		rg_log_json("warn", "state_restored", json_pack("{s:I}", "holds", (json_int_t)added));
+	json_decref(claims);
+}
+
+static void *listener(void *arg)
+{
+	rg_link *l = arg;
+
+	rg_shared_listen(l->shared, &l->stopping, on_shared, on_connect, l);
+	return NULL;
+}
+
+void rg_link_claimed(rg_link *l, const char *room, const char *owner, const json_t *agents,
+		     time_t until, long max_session)
+{
+	bool changed = rg_registry_issued(l->reg, room, owner, agents, until);
+
+	rg_registry_deadline(l->reg, room, max_session);
+	if (l->shared && changed)
+		rg_shared_publish(l->shared, "claim",
+				  json_pack("{s:s,s:s,s:O?,s:I,s:I}", "room", room, "owner", owner,
+					    "agents", agents, "until", (json_int_t)until,
+					    "max_session", (json_int_t)max_session));
+}
+
+/* A room ended here: its holders' places are free, every replica knows. */
+static void ended(rg_link *l, const char *room)
+{
+	rg_registry_ended(l->reg, room);
+	if (l->shared) {
+		rg_shared_room_over(l->shared, room);
+		rg_shared_publish(l->shared, "ended", json_pack("{s:s}", "room", room));
+	}
+}
+
 static void log_corrections(rg_link *l, const json_t *fixed, bool first, size_t listed)
 {
 	const json_t *c;
-	size_t i;
+	size_t i, n = 0;
 
-	if (first) {
+	json_array_foreach(fixed, i, c) {
+		const char *was = rg_json_str(c, "was");
+		if (l->shared && !strcmp(rg_json_str(c, "now"), "live"))
+			rg_shared_room_live(l->shared, rg_json_str(c, "room"));
+		else if (l->shared)
+			rg_shared_room_over(l->shared, rg_json_str(c, "room"));
+		if (first || !strcmp(was, "unknown"))
+			continue; /* learned, not corrected */
+		rg_log_json("warn", "registry_corrected", json_deep_copy(c));
+		n++;
+	}
+	if (first)
 		rg_log_json("info", "registry_synced",
 			    json_pack("{s:I,s:I}", "live_rooms", (json_int_t)listed, "added",
 				      (json_int_t)json_array_size(fixed)));
-		return;
-	}
-	json_array_foreach(fixed, i, c)
-		rg_log_json("warn", "registry_corrected", json_deep_copy(c));
-	atomic_fetch_add(&l->corrections, json_array_size(fixed));
+	atomic_fetch_add(&l->corrections, n);
 }
 
 rg_err rg_link_reconcile(rg_link *l, const rg_livekit *lk, rg_error *err)
@@ -134,14 +214,17 @@ rg_err rg_link_enforce(rg_link *l, const rg_livekit *lk, rg_error *err)
 	json_array_foreach(due, i, d) {
 		const char *room = rg_json_str(d, "room");
 		rg_error lkerr = {0};
-		rg_err e = rg_lk_delete_room(lk, room, &lkerr);
+		rg_err e;
+		if (l->shared && !rg_shared_end_lock(l->shared, room))
+			continue; /* another replica ends it */
+		e = rg_lk_delete_room(lk, room, &lkerr);
 		if (e && e != RG_ERR_NOT_FOUND) {
 			if (!rc && err)
 				*err = lkerr;
 			rc = rc ? rc : e;
 			continue;
 		}
-		rg_registry_ended(l->reg, room);
+		ended(l, room);
 		atomic_fetch_add(&l->ended_by_limit, 1);
 		rg_log_json("info", "session_limit_reached", json_deep_copy(d));
 	}
@@ -191,6 +274,12 @@ rg_link *rg_link_new(rg_config_t *cfg, bool background)
 		free(l);
 		return NULL;
 	}
+	if (cfg->state.redis_url &&
+	    !(l->shared = rg_shared_new(cfg->state.redis_url, cfg->state.timeout_ms, NULL))) {
+		rg_registry_free(l->reg);
+		free(l);
+		return NULL;
+	}
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->wake, NULL);
 	l->cfg = rg_config_ref(cfg);
@@ -198,6 +287,10 @@ rg_link *rg_link_new(rg_config_t *cfg, bool background)
 		l->running = true;
 	if (background && !pthread_create(&l->ender_thread, NULL, ender, l))
 		l->ender_running = true;
+	if (background && l->shared && !pthread_create(&l->listener, NULL, listener, l))
+		l->listening = true;
+	else if (l->shared)
+		rg_shared_set_ready(l->shared);
 	return l;
 }
 
@@ -214,6 +307,9 @@ void rg_link_free(rg_link *l)
 		pthread_join(l->thread, NULL);
 	if (l->ender_running)
 		pthread_join(l->ender_thread, NULL);
+	if (l->listening)
+		pthread_join(l->listener, NULL);
+	rg_shared_free(l->shared);
 	rg_config_free(l->cfg);
 	rg_registry_free(l->reg);
 	pthread_cond_destroy(&l->wake);
@@ -268,7 +364,11 @@ rg_err rg_link_webhook(rg_link *l, const rg_livekit *lk, const char *authorizati
 		atomic_fetch_add(&l->refused, 1);
 		return rc;
 	}
-	seen = rg_registry_seen(l->reg, rg_json_str(ev, "id"), now, WEBHOOK_ID_TTL);
+	seen = -1;
+	if (l->shared) /* Redis down: this replica's own table */
+		seen = rg_shared_seen(l->shared, rg_json_str(ev, "id"), WEBHOOK_ID_TTL);
+	if (seen < 0)
+		seen = rg_registry_seen(l->reg, rg_json_str(ev, "id"), now, WEBHOOK_ID_TTL);
 	if (seen < 0) {
 		rc = rg_fail(err, RG_ERR_UNAVAILABLE, "unavailable",
 			     "too many webhook events at once; LiveKit retries");
@@ -276,8 +376,17 @@ rg_err rg_link_webhook(rg_link *l, const rg_livekit *lk, const char *authorizati
 		*duplicate = true;
 		atomic_fetch_add(&l->duplicates, 1);
 	} else {
-		rg_registry_event(l->reg, ev);
+		int changed = rg_registry_event(l->reg, ev);
 		atomic_fetch_add(&l->webhooks, 1);
+		if (l->shared) {
+			const json_t *info = json_object_get(ev, "room");
+			const char *room = rg_json_str(info, "name");
+			if (room && changed > 0)
+				rg_shared_room_live(l->shared, room);
+			else if (room && changed < 0)
+				rg_shared_room_over(l->shared, room);
+			rg_shared_publish(l->shared, "ev", json_pack("{s:O}", "ev", ev));
+		}
 	}
 	json_decref(ev);
 	return rc;
@@ -298,7 +407,7 @@ rg_err rg_link_end_session(rg_link *l, const rg_livekit *lk, const char *room, c
 			*err = lkerr;
 		return rc;
 	}
-	rg_registry_ended(l->reg, room);
+	ended(l, room);
 	rg_log_json("info", "session_ended", json_pack("{s:s,s:s}", "room", room, "by", user));
 	return RG_OK;
 }

@@ -12,6 +12,7 @@
 
 #include "core/config.h"
 #include "core/registry.h"
+#include "core/shared.h"
 #include "livekit/api.h"
 #include "roomgate.h"
 
@@ -38,6 +39,12 @@ void rg_link_free(rg_link *l);
 /* The config the reconciler reads from now on (a reference is taken). */
 void rg_link_set_config(rg_link *l, rg_config_t *cfg);
 rg_registry *rg_link_registry(rg_link *l);
+/* The replicas' shared state (state.redis_url), or NULL (in-process). */
+rg_shared *rg_link_shared(rg_link *l);
+/* A token for `room` went to `owner` (rg_registry_issued), with the
+ * smallest max_session of its rule (0: none); every replica learns it. */
+void rg_link_claimed(rg_link *l, const char *room, const char *owner, const json_t *agents,
+		     time_t until, long max_session);
 /* One reconciliation now, in the caller's thread. */
 rg_err rg_link_reconcile(rg_link *l, const rg_livekit *lk, rg_error *err);
 

@@ -311,12 +311,12 @@ static bool same_claim(const room *rm, const char *owner, const json_t *agents, 
 	       (!json_array_size(agents) || json_equal(rm->agents, agents));
 }
 
-void rg_registry_issued(rg_registry *r, const char *room_name, const char *owner,
+bool rg_registry_issued(rg_registry *r, const char *room_name, const char *owner,
 			const json_t *agents, time_t expires)
 {
 	time_t now = rg_now();
 	room *rm;
-	bool done;
+	bool done, changed = false;
 
 	/* the common case, a repeated request, under the read lock alone */
 	pthread_rwlock_rdlock(&r->lock);
@@ -325,7 +325,7 @@ void rg_registry_issued(rg_registry *r, const char *room_name, const char *owner
 		      (same_claim(rm, owner, agents, expires) && !stale(r, rm)));
 	pthread_rwlock_unlock(&r->lock);
 	if (done)
-		return;
+		return false;
 	pthread_rwlock_wrlock(&r->lock);
 	if (!(rm = get(r, room_name, false)) || rm->state == RG_ROOM_LIVE)
 		goto out;
@@ -349,8 +349,10 @@ void rg_registry_issued(rg_registry *r, const char *room_name, const char *owner
 	if (expires > rm->claim_until)
 		rm->claim_until = expires;
 	touch(r, rm);
+	changed = true;
 out:
 	pthread_rwlock_unlock(&r->lock);
+	return changed;
 }
 
 bool rg_registry_owns(rg_registry *r, const char *room_name, const char *owner)
@@ -538,7 +540,7 @@ static void apply(rg_registry *r, room *rm, const char *ev, const json_t *event,
 	}
 }
 
-void rg_registry_event(rg_registry *r, const json_t *event)
+int rg_registry_event(rg_registry *r, const json_t *event)
 {
 	static const char *const kinds[] = {"room_started", "room_finished", "participant_joined",
 					    "participant_left", "participant_connection_aborted",
@@ -547,24 +549,28 @@ void rg_registry_event(rg_registry *r, const json_t *event)
 	const json_t *info = json_object_get(event, "room");
 	const char *name;
 	bool known = false;
+	int changed = 0;
 	room *rm;
 
 	for (size_t i = 0; ev && i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		known |= !strcmp(ev, kinds[i]);
 	if (!known)
-		return;
+		return 0;
 	if (!info && json_object_get(event, "job"))
 		info = json_object_get(json_object_get(event, "job"), "room");
 	if (!(name = rg_json_str(info, "name")) || !*name)
-		return;
+		return 0;
 	pthread_rwlock_wrlock(&r->lock);
 	if ((rm = get(r, name, true))) {
+		bool was_live = rm->state == RG_ROOM_LIVE;
 		rm->seq = ++r->seq;
 		r->hooks = true;
 		apply(r, rm, ev, event, info);
 		touch(r, rm);
+		changed = (rm->state == RG_ROOM_LIVE) - was_live;
 	}
 	pthread_rwlock_unlock(&r->lock);
+	return changed;
 }
 
 /* ------------------------------------------------------------------ reconciliation */
@@ -598,9 +604,10 @@ json_t *rg_registry_reconcile(rg_registry *r, const json_t *rooms, uint64_t mark
 		json_object_set_new(listed, name, json_true());
 		if (rm->seq > mark)
 			continue;
-		/* a room it did not know of is learned, not corrected */
-		if (rm->state == RG_ROOM_NOT_LIVE ||
-		    (rm->state == RG_ROOM_LIVE && sid && rm->sid[0] && strcmp(sid, rm->sid)))
+		/* a room it did not know of is learned ("was": "unknown"), not
+		 * corrected */
+		if (rm->state != RG_ROOM_LIVE ||
+		    (sid && rm->sid[0] && strcmp(sid, rm->sid)))
 			corrected(out, name, state_name(rm->state), "live");
 		if (sid && !strcmp(sid, rm->finished_sid))
 			rm->finished_sid[0] = '\0'; /* LiveKit says it is live: it is */
@@ -754,6 +761,28 @@ static void user_release(rg_registry *r, quser *u, double now)
 	quser_free(u);
 }
 
+/* The smallest max_session asked for the room counts. */
+static void set_deadline(rg_registry *r, room *rm, long max_session)
+{
+	if (max_session && (!rm->max_session || max_session < rm->max_session)) {
+		if (!rm->max_session)
+			r->n_deadlines++;
+		rm->max_session = max_session;
+	}
+}
+
+void rg_registry_deadline(rg_registry *r, const char *room_name, long max_session)
+{
+	room *rm;
+
+	if (!max_session)
+		return;
+	pthread_rwlock_wrlock(&r->lock);
+	if ((rm = get(r, room_name, true)))
+		set_deadline(r, rm, max_session);
+	pthread_rwlock_unlock(&r->lock);
+}
+
 rg_reserve rg_registry_reserve(rg_registry *r, const char *room_name, const char *user,
 			       const rg_limits *lim, time_t until, time_t now, long *retry_after,
 			       rg_usage *use)
@@ -805,11 +834,7 @@ rg_reserve rg_registry_reserve(rg_registry *r, const char *room_name, const char
 	u->holds[u->n_holds++].until = until;
 	if (period)
 		u->tat = tat + period;
-	if (lim->max_session && (!rm->max_session || lim->max_session < rm->max_session)) {
-		if (!rm->max_session)
-			r->n_deadlines++;
-		rm->max_session = lim->max_session;
-	}
+	set_deadline(r, rm, lim->max_session);
 	touch(r, rm);
 done:
 	if (use && u)
@@ -872,6 +897,24 @@ json_t *rg_registry_overdue(rg_registry *r, time_t now)
 						       rm->owner, "max_session",
 						       (json_int_t)rm->max_session, "live_for",
 						       (json_int_t)(now - rm->created_at)));
+	pthread_rwlock_unlock(&r->lock);
+	return out;
+}
+
+json_t *rg_registry_claims(rg_registry *r, time_t now)
+{
+	json_t *out = json_array();
+
+	if (!out)
+		return NULL;
+	pthread_rwlock_rdlock(&r->lock);
+	for (room *rm = r->newest; rm; rm = rm->older)
+		if (rm->owner && json_array_size(rm->agents) &&
+		    (rm->state == RG_ROOM_LIVE || rm->claim_until >= now))
+			json_array_append_new(out, json_pack("{s:s,s:s,s:b,s:I}", "room", rm->name,
+							     "owner", rm->owner, "live",
+							     rm->state == RG_ROOM_LIVE, "until",
+							     (json_int_t)rm->claim_until));
 	pthread_rwlock_unlock(&r->lock);
 	return out;
 }

@@ -43,19 +43,22 @@ void rg_registry_learned(rg_registry *r, const char *room, bool live, uint64_t m
 
 /* A join token for `room` went to user `owner`, asking for `agents` (JSON
  * array of agent names, may be NULL), valid until `expires`. The user owns
- * the room if it is not live and nobody else holds an unexpired claim. */
-void rg_registry_issued(rg_registry *r, const char *room, const char *owner,
+ * the room if it is not live and nobody else holds an unexpired claim.
+ * True if that changed the claim (a repeated token within 30 s does not). */
+bool rg_registry_issued(rg_registry *r, const char *room, const char *owner,
 			const json_t *agents, time_t expires);
 
 /* Webhook event ids: 0 if `id` is new (it is recorded for `ttl` seconds),
  * 1 if it was seen, -1 if the table is full of ids younger than ttl. */
 int rg_registry_seen(rg_registry *r, const char *id, time_t now, long ttl);
 /* Applies one verified WebhookEvent (LiveKit's protojson). Events of other
- * kinds, or older than what the registry knows of that room, change nothing. */
-void rg_registry_event(rg_registry *r, const json_t *event);
+ * kinds, or older than what the registry knows of that room, change nothing.
+ * Returns 1 when the room became live, -1 when it stopped being live, else 0. */
+int rg_registry_event(rg_registry *r, const json_t *event);
 
 /* ListRooms' `rooms` array, asked after `mark`: live rooms it lists, live
- * rooms it does not. Returns what was corrected, [{"room","was","now"}]. */
+ * rooms it does not. Returns what changed, [{"room","was","now"}]; "was":
+ * "unknown" is a room learned, not a correction. */
 json_t *rg_registry_reconcile(rg_registry *r, const json_t *rooms, uint64_t mark);
 
 /* The live rooms `owner` owns, [{"room_name","created_at","participants",
@@ -89,8 +92,15 @@ void rg_registry_unreserve(rg_registry *r, const char *room, const char *user,
 			   const rg_limits *lim);
 void rg_registry_usage(rg_registry *r, const char *user, const rg_limits *lim, time_t now,
 		       rg_usage *use);
+/* A room's sessions may last `max_session` seconds (the smallest asked). */
+void rg_registry_deadline(rg_registry *r, const char *room, long max_session);
 /* Live rooms past their max_session: [{"room","owner","max_session","live_for"}]. */
 json_t *rg_registry_overdue(rg_registry *r, time_t now);
+
+/* Sessions with agents and an owner, live or claimed by an unexpired token:
+ * [{"room","owner","live","until"}] (to hold them again in a Redis that lost
+ * them). */
+json_t *rg_registry_claims(rg_registry *r, time_t now);
 
 /* Rooms live, rooms remembered in all. */
 void rg_registry_counts(rg_registry *r, size_t *live, size_t *known);

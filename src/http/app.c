@@ -51,6 +51,8 @@ rg_err rg_app_new(rg_config_t *cfg, rg_app_t **out, rg_error *err)
 		free(app);
 		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
 	}
+	if (rg_link_shared(app->link)) /* failed-login budgets shared by replicas */
+		rg_guard_share(app->guard, rg_shared_redis(rg_link_shared(app->link)));
 	app->cfg = rg_config_ref(cfg);
 	atomic_init(&app->access_log, cfg->access_log);
 	*out = app;

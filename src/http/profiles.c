@@ -41,7 +41,9 @@ static json_t *limits_json(rg_ctx *c, const rg_rule *rule, const char *user)
 
 	if (!l || !(RG_LIMITS_COUNT(l) || l->empty_timeout || l->departure_timeout))
 		return json_null();
-	if (c->app->link)
+	if (c->app->link && rg_link_shared(c->app->link))
+		rg_shared_usage(rg_link_shared(c->app->link), user, l, rg_now(), &use, NULL);
+	else if (c->app->link)
 		rg_registry_usage(rg_link_registry(c->app->link), user, l, rg_now(), &use);
 	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:{s:I,s:o}}", "live_sessions",
 			 opt_int(l->live_sessions), "sessions_per_hour",

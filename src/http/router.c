@@ -53,15 +53,21 @@ static bool origin_allowed(const rg_config_t *cfg, const char *origin)
 static void healthz(rg_ctx *c)
 {
 	rg_link_stats ls;
+	rg_shared *shared;
 
 	if (strcmp(c->req->method, "GET") && strcmp(c->req->method, "HEAD")) {
 		method_not_allowed(c, "GET, HEAD");
 		return;
 	}
 	rg_link_stats_get(c->app->link, &ls);
-	/* LiveKit down is not roomgate down: the status stays ok */
-	rg_respond_json(c, 200, json_pack("{s:s,s:{s:b,s:I}}", "status", "ok", "registry", "synced",
-					  ls.synced, "live_rooms", (json_int_t)ls.live_rooms));
+	/* LiveKit down is not roomgate down: the status stays ok; so is Redis
+	 * down (every replica shares it), but the answer says so */
+	shared = rg_link_shared(c->app->link);
+	rg_respond_json(c, 200,
+			json_pack("{s:s,s:{s:b,s:I},s:{s:s,s:s*}}", "status", "ok", "registry",
+				  "synced", ls.synced, "live_rooms", (json_int_t)ls.live_rooms,
+				  "state", "store", shared ? "redis" : "memory", "redis",
+				  shared ? (rg_shared_ping(shared) ? "up" : "down") : NULL));
 }
 
 static void metrics(rg_ctx *c)

@@ -148,9 +148,12 @@ static void test_learned_and_reconcile(void)
 	CHECK(rg_registry_state(r, "e") == RG_ROOM_NOT_LIVE);
 	CHECK(rg_registry_state(r, "g") == RG_ROOM_LIVE);
 	CHECK(rg_registry_state(r, "h") == RG_ROOM_LIVE);
-	/* f and e corrected; h, never heard of, is learned, not corrected */
-	CHECK(json_array_size(fixed) == 2);
+	/* f and e corrected; h, never heard of, is learned ("was": "unknown") */
+	CHECK(json_array_size(fixed) == 3);
 	CHECK_STR(json_string_value(json_object_get(json_array_get(fixed, 0), "room")), "f");
+	CHECK_STR(json_string_value(json_object_get(json_array_get(fixed, 0), "was")), "not_live");
+	CHECK_STR(json_string_value(json_object_get(json_array_get(fixed, 1), "room")), "h");
+	CHECK_STR(json_string_value(json_object_get(json_array_get(fixed, 1), "was")), "unknown");
 	json_decref(fixed);
 	/* again: nothing left to correct */
 	fixed = rg_registry_reconcile(r, rooms, rg_registry_mark(r));
