@@ -36,7 +36,7 @@ typedef struct room {
 	rg_room_state state;
 	char sid[64], finished_sid[64];
 	time_t created_at;
-	long count;          /* numParticipants from ListRooms */
+	long count;          /* num_participants from ListRooms */
 	json_t *participants;/* identity -> kind */
 	json_t *jobs;        /* job id -> agent name */
 	char *owner;
@@ -460,6 +460,16 @@ static long long json_int_any(const json_t *v)
 	return 0;
 }
 
+/* A room's field: webhooks are protojson (camelCase), LiveKit's Twirp API
+ * answers with the proto's own names (ListRooms: num_participants,
+ * creation_time). */
+static const json_t *room_field(const json_t *info, const char *camel, const char *proto)
+{
+	const json_t *v = json_object_get(info, camel);
+
+	return v ? v : json_object_get(info, proto);
+}
+
 static void copy_sid(char *dst, const char *sid)
 {
 	rg_copy(dst, 64, sid ? sid : "");
@@ -470,7 +480,7 @@ static void copy_sid(char *dst, const char *sid)
 static bool started(rg_registry *r, room *rm, const json_t *info)
 {
 	const char *sid = rg_json_str(info, "sid");
-	long long created = json_int_any(json_object_get(info, "creationTime"));
+	long long created = json_int_any(room_field(info, "creationTime", "creation_time"));
 
 	if (sid && *sid && !strcmp(sid, rm->finished_sid))
 		return false;
@@ -612,7 +622,8 @@ json_t *rg_registry_reconcile(rg_registry *r, const json_t *rooms, uint64_t mark
 		if (sid && !strcmp(sid, rm->finished_sid))
 			rm->finished_sid[0] = '\0'; /* LiveKit says it is live: it is */
 		started(r, rm, info);
-		rm->count = (long)json_int_any(json_object_get(info, "numParticipants"));
+		rm->count =
+			(long)json_int_any(room_field(info, "numParticipants", "num_participants"));
 		touch(r, rm);
 	}
 	for (room *rm = r->newest, *next; rm; rm = next) {

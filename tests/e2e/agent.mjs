@@ -1,7 +1,10 @@
 // The agent's job entry point: LiveKit's agents framework imports this file in a job
 // process for every job the worker accepted. No model, no keys: it records that the job
-// ran, joins the room as the agent participant, and records that it joined.
+// ran, joins the room as the agent participant, and records that it joined; then, when the
+// room goes (DeleteRoom, the room closing, LiveKit stopping), that it was disconnected and
+// that the job shut down.
 import { defineAgent } from '@livekit/agents';
+import { RoomEvent } from '@livekit/rtc-node';
 import { appendFileSync } from 'node:fs';
 
 function record(ev, job, extra = {}) {
@@ -17,6 +20,9 @@ function record(ev, job, extra = {}) {
 export default defineAgent({
   entry: async (ctx) => {
     record('entry', ctx.job);
+    // The framework disconnects the room and then runs these when the job ends.
+    ctx.room.on(RoomEvent.Disconnected, (reason) => record('disconnected', ctx.job, { reason: reason ?? null }));
+    ctx.addShutdownCallback(async () => record('shutdown', ctx.job));
     try {
       await ctx.connect();
       record('joined', ctx.job, { identity: ctx.room.localParticipant?.identity ?? null });

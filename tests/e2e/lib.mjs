@@ -8,6 +8,8 @@
 //   E2E_JOBS_FILE       JSON lines the agent worker appends for every job it receives
 //   E2E_LIVEKIT_PID     livekit-server's pid (the "LiveKit down" scenario stops it)
 //   E2E_WORK            a scratch folder for this run
+//   E2E_HOOK_PORT       the webhook relay (relay.mjs): LiveKit posts its webhooks there, and it
+//                       forwards them to the roomgates registered with it
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,13 +42,25 @@ export function jobRequests(filter = {}) {
     && (filter.since === undefined || j.t >= filter.since));
 }
 
-/** Waits until `pred()` returns a truthy value; returns it. Throws after `timeoutMs`. */
+/** What the job processes (agent.mjs) recorded: 'entry', 'joined', 'join_failed',
+ *  'disconnected', 'shutdown'. */
+export function jobEvents(event, filter = {}) {
+  return readJobs().filter((j) => j.event === event
+    && (filter.room === undefined || j.room === filter.room)
+    && (filter.job_id === undefined || j.job_id === filter.job_id)
+    && (filter.agent_name === undefined || j.agent_name === filter.agent_name));
+}
+
+/** Waits until `pred()` returns a truthy value; returns it. Throws after `timeoutMs`; `what`
+ *  (a string, or a function giving one then) says what was awaited. */
 export async function waitFor(pred, timeoutMs, what) {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await pred();
     if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > end) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? await what() : what}`);
+    }
     await sleep(100);
   }
 }
@@ -55,7 +69,7 @@ export async function waitFor(pred, timeoutMs, what) {
  *  matching requests (so a caller can assert that no extra job arrived). */
 export async function waitForJobs(filter, { count = 1, timeoutMs = 20000, settleMs = 1500 } = {}) {
   await waitFor(() => jobRequests(filter).length >= count, timeoutMs,
-    `${count} job(s) for ${JSON.stringify(filter)}; worker saw: ${JSON.stringify(readJobs().filter((j) => j.event === 'request'))}`);
+    () => `${count} job(s) for ${JSON.stringify(filter)}; worker saw: ${JSON.stringify(readJobs().filter((j) => j.event === 'request'))}`);
   await sleep(settleMs);
   return jobRequests(filter);
 }
@@ -63,7 +77,10 @@ export async function waitForJobs(filter, { count = 1, timeoutMs = 20000, settle
 // ---------------------------------------------------------------- roomgate
 
 export class Roomgate {
-  constructor({ config, users }) {
+  /** `webhooks`: register with the webhook relay once listening (LiveKit's webhooks reach
+   *  this roomgate), unregister at stop. */
+  constructor({ config, users, webhooks = false }) {
+    this.webhooks = webhooks;
     this.bin = env('ROOMGATE_BIN');
     this.dir = mkdtempSync(join(process.env.E2E_WORK || tmpdir(), 'roomgate-'));
     this.configPath = join(this.dir, 'roomgate.json');
@@ -105,10 +122,12 @@ export class Roomgate {
       });
     });
     this.url = `http://127.0.0.1:${port}`;
+    if (this.webhooks) await relay.register(this.url);
     return this;
   }
 
   async stop() {
+    if (this.webhooks && this.url) await relay.unregister(this.url).catch(() => {});
     if (!this.proc || this.proc.exitCode !== null) return;
     this.proc.kill('SIGTERM');
     const t = setTimeout(() => this.proc.kill('SIGKILL'), 10000);
@@ -140,6 +159,23 @@ export class Roomgate {
     let parsed = null;
     try { parsed = JSON.parse(text); } catch { /* not JSON */ }
     return { status: res.status, headers: res.headers, body: parsed, text };
+  }
+
+  /** GET /metrics as {'name{labels}': value}. */
+  async metrics() {
+    const r = await this.request('GET', '/metrics');
+    if (r.status !== 200) throw new Error(`/metrics: ${r.status} ${r.text}`);
+    const out = {};
+    for (const line of r.text.split('\n')) {
+      const m = /^([a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+      if (m) out[m[1]] = Number(m[2]);
+    }
+    return out;
+  }
+
+  /** The log lines (JSON) whose event is `event`. */
+  logEvents(event) {
+    return this.logs.flatMap((l) => { try { const e = JSON.parse(l); return e.event === event ? [e] : []; } catch { return []; } });
   }
 }
 
@@ -175,6 +211,37 @@ export function waitForParticipant(room, prefix, timeoutMs = 20000) {
   return waitFor(() => [...room.remoteParticipants.keys()].find((id) => id.startsWith(prefix)),
     timeoutMs, `participant ${prefix}* in room ${room.name}`);
 }
+
+/** Resolves with the reason when `room` (@livekit/rtc-node) is disconnected. */
+export async function disconnectedOnce(room) {
+  rtc ??= await import('@livekit/rtc-node');
+  return new Promise((resolve) => room.once(rtc.RoomEvent.Disconnected, (reason) => resolve(reason ?? null)));
+}
+
+// ---------------------------------------------------------------- the webhook relay
+
+async function relayCall(method, path, body) {
+  const res = await fetch(`http://127.0.0.1:${env('E2E_HOOK_PORT')}${path}`, {
+    method, headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(5000),
+  });
+  const parsed = await res.json();
+  if (res.status !== 200) throw new Error(`relay ${method} ${path}: ${res.status} ${JSON.stringify(parsed)}`);
+  return parsed;
+}
+
+/** The webhook relay ./run started (relay.mjs): which roomgates get LiveKit's webhooks, which
+ *  events are dropped on the way (a lost webhook), and what came. */
+export const relay = {
+  register: (url) => relayCall('POST', '/relay/targets', { url }),
+  unregister: (url) => relayCall('DELETE', '/relay/targets', { url }),
+  /** Drops `events` of `room` (`count` times; without it until cleared); returns the rule id. */
+  drop: async (room, events, count) => (await relayCall('POST', '/relay/drop', { room, events, count })).id,
+  clear: (id) => relayCall('DELETE', '/relay/drop', id === undefined ? {} : { id }),
+  /** [{t, id, event, room, sid, action: forwarded|dropped|unrouted, statuses: [{url, status}],
+   *  sdk_verified, body, authorization}], optionally of one room. */
+  log: (room) => relayCall('GET', room === undefined ? '/relay/log' : `/relay/log?room=${encodeURIComponent(room)}`),
+};
 
 // ---------------------------------------------------------------- LiveKit server
 

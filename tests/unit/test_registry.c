@@ -316,6 +316,36 @@ static void test_limits(void)
 	rg_registry_free(r);
 }
 
+/* ListRooms as LiveKit's Twirp API answers it: the proto's own field names
+ * (num_participants, creation_time), not the webhooks' camelCase. A room a
+ * reconciliation learns shows LiveKit's count and creation time, and the
+ * next reconciliation's count. */
+static void test_list_rooms_names(void)
+{
+	rg_registry *r = rg_registry_new(0);
+	json_t *rooms, *fixed, *s;
+
+	rg_registry_issued(r, "q", "ada", NULL, 4000000000);
+	rooms = json_pack("[{s:s,s:s,s:i,s:s,s:s}]", "name", "q", "sid", "RM_Q",
+			  "num_participants", 2, "creation_time", "1700000200", "creation_time_ms",
+			  "1700000200123");
+	fixed = rg_registry_reconcile(r, rooms, rg_registry_mark(r));
+	CHECK(json_array_size(fixed) == 0); /* learned */
+	json_decref(fixed);
+	s = one_session(r, "ada");
+	CHECK(json_integer_value(json_object_get(s, "participants")) == 2);
+	CHECK(json_integer_value(json_object_get(s, "created_at")) == 1700000200);
+	json_decref(s);
+	json_object_set_new(json_array_get(rooms, 0), "num_participants", json_integer(3));
+	json_decref(rg_registry_reconcile(r, rooms, rg_registry_mark(r)));
+	s = one_session(r, "ada");
+	CHECK(json_integer_value(json_object_get(s, "participants")) == 3);
+	CHECK(json_integer_value(json_object_get(s, "created_at")) == 1700000200);
+	json_decref(s);
+	json_decref(rooms);
+	rg_registry_free(r);
+}
+
 static void test_ids(void)
 {
 	rg_registry *r = rg_registry_new(0);
@@ -360,6 +390,7 @@ int main(void)
 	test_issued_without_webhooks();
 	test_agent_participant();
 	test_limits();
+	test_list_rooms_names();
 	test_ids();
 	test_bound();
 	CHECK_DONE();
