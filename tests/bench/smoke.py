@@ -29,6 +29,7 @@ import importlib.util
 import json
 import os
 import py_compile
+import re
 import shutil
 import subprocess
 import sys
@@ -159,6 +160,12 @@ class BenchSmoke(unittest.TestCase):
         want = base64.urlsafe_b64encode(hmac.new(secret, signed.encode(), hashlib.sha256).digest())
         self.assertEqual(sig, want.rstrip(b"=").decode())
 
+def go_version(text):
+    """'go1.26.8' or '1.22' -> (1, 26, 8) / (1, 22, 0); unknown -> (0, 0, 0)."""
+    m = re.match(r"(?:go)?(\d+)\.(\d+)(?:\.(\d+))?", text)
+    return tuple(int(x or 0) for x in m.groups()) if m else (0, 0, 0)
+
+
 class BenchScripts(unittest.TestCase):
     """The parts of the bench the other tests do not start: a cheap look."""
 
@@ -179,19 +186,26 @@ class BenchScripts(unittest.TestCase):
             self.skipTest("go not found: tests/bench/delayproxy and tests/bench/gopeer not checked")
         budget = float(os.environ.get("BENCH_SMOKE_GO_BUDGET", "10"))
         deadline = time.monotonic() + budget
-        # no download here: modules come from the module cache or not at all
-        env = dict(os.environ, GOFLAGS="-mod=mod", GOPROXY="off")
+        # no download here: modules (and toolchains) come from this machine or not at all
+        env = dict(os.environ, GOFLAGS="-mod=mod", GOPROXY="off", GOTOOLCHAIN="local")
+        have = go_version(subprocess.run(["go", "env", "GOVERSION"], capture_output=True,
+                                         text=True).stdout.strip())
         for pkg in ("delayproxy", "gopeer"):
             with self.subTest(program=pkg):
+                with open(os.path.join(HERE, pkg, "go.mod")) as f:
+                    need = go_version(re.search(r"^go (\S+)", f.read(), re.M).group(1))
+                if have < need:
+                    self.skipTest("%s needs Go %s, this go is %s" % (pkg, ".".join(map(str, need)),
+                                                                     ".".join(map(str, have))))
                 for cmd in (["go", "vet", "."], ["go", "build", "-o", os.devnull, "."]):
                     left = deadline - time.monotonic()
                     if left <= 0:
-                        self.skipTest("%s: the %.0f s budget is spent (a cold Go build cache)" % (pkg, budget))
+                        self.skipTest("%s: the %g s budget is spent (a cold Go build cache)" % (pkg, budget))
                     try:
                         cp = subprocess.run(cmd, cwd=os.path.join(HERE, pkg), env=env, capture_output=True,
                                             text=True, timeout=left)
                     except subprocess.TimeoutExpired:
-                        self.skipTest("%s: %s takes more than the %.0f s budget here (a cold Go build "
+                        self.skipTest("%s: %s takes more than the %g s budget here (a cold Go build "
                                       "cache; tests/bench/run fills it)" % (pkg, " ".join(cmd[:2]), budget))
                     if cp.returncode and "GOPROXY=off" in cp.stderr:
                         self.skipTest("%s: its modules are not in the module cache (tests/bench/run "
