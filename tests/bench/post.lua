@@ -1,7 +1,14 @@
--- wrk script for tests/bench/run: POST with a JSON body and optional
--- Authorization header, and a machine-readable summary at the end.
---   BENCH_BODY_FILE  file holding the request body (required)
---   BENCH_AUTH       value of the Authorization header (optional)
+-- wrk script for tests/bench/run and tests/bench/livekit-link: POST with a
+-- JSON body and optional Authorization header, and a machine-readable summary
+-- at the end.
+--   BENCH_BODY_FILE    file holding the request body (required)
+--   BENCH_AUTH         value of the Authorization header (optional)
+--   BENCH_UNIQUE_ROOM  1: every request gets a body of its own, with each
+--                      "BENCH_UNIQUE" in the file replaced by a name no other
+--                      request of any run uses (run tag, thread, counter), for
+--                      a fresh room name per request
+--   BENCH_RUN_TAG      the run tag of those names (default: the time and a
+--                      random number)
 local f = assert(io.open(os.getenv("BENCH_BODY_FILE"), "rb"))
 wrk.method = "POST"
 wrk.body = f:read("*a")
@@ -10,6 +17,26 @@ wrk.headers["Content-Type"] = "application/json"
 local auth = os.getenv("BENCH_AUTH")
 if auth and auth ~= "" then
   wrk.headers["Authorization"] = auth
+end
+
+if os.getenv("BENCH_UNIQUE_ROOM") == "1" then
+  -- setup runs once per thread in the main Lua state: number the threads
+  local threads = 0
+  math.randomseed(os.time())
+  local tag = os.getenv("BENCH_RUN_TAG")
+  if not tag or tag == "" then
+    tag = string.format("%x%04x", os.time(), math.random(0, 0xffff))
+  end
+  function setup(thread)
+    threads = threads + 1
+    thread:set("prefix", tag .. "-" .. threads .. "-")
+  end
+  local n = 0
+  function request()
+    n = n + 1
+    local body = wrk.body:gsub("BENCH_UNIQUE", prefix .. n)
+    return wrk.format(nil, nil, nil, body)
+  end
 end
 
 -- One JSON line after wrk's own report; latencies in microseconds.

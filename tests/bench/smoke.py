@@ -12,7 +12,12 @@ break unnoticed. Checked here, with the bench's own code (run is imported):
   the same header names in the same order, the same body size;
 - so does the floor (ceiling --floor), and its token is roomgate's: the same
   claims and length, signed with the bench's LiveKit API secret; a body that is
-  not JSON gets 400.
+  not JSON gets 400;
+- the Python scripts parse (run, livekit-link, slowloris.py) and livekit-link
+  --help works; the Go programs (delayproxy, gopeer) pass go vet and build,
+  when that is quick: skipped without go, without gopeer's modules in the
+  module cache (nothing is downloaded here), or past BENCH_SMOKE_GO_BUDGET
+  seconds (10: a cold Go build cache; tests/bench/run fills it).
 Binaries from the environment: ROOMGATE_BIN, RG_MINT, RG_CEILING.
 """
 import base64
@@ -23,9 +28,13 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import py_compile
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import types
 import unittest
 
@@ -150,6 +159,60 @@ class BenchSmoke(unittest.TestCase):
         secret = bench.CONFIG["livekit"]["api_secret"].encode()
         want = base64.urlsafe_b64encode(hmac.new(secret, signed.encode(), hashlib.sha256).digest())
         self.assertEqual(sig, want.rstrip(b"=").decode())
+
+def go_version(text):
+    """'go1.26.8' or '1.22' -> (1, 26, 8) / (1, 22, 0); unknown -> (0, 0, 0)."""
+    m = re.match(r"(?:go)?(\d+)\.(\d+)(?:\.(\d+))?", text)
+    return tuple(int(x or 0) for x in m.groups()) if m else (0, 0, 0)
+
+
+class BenchScripts(unittest.TestCase):
+    """The parts of the bench the other tests do not start: a cheap look."""
+
+    def test_scripts_parse(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in ("run", "livekit-link", "slowloris.py", "smoke.py"):
+                with self.subTest(script=name):
+                    py_compile.compile(os.path.join(HERE, name), cfile=os.path.join(tmp, name + ".pyc"),
+                                       doraise=True)
+        cp = subprocess.run([sys.executable, os.path.join(HERE, "livekit-link"), "--help"],
+                            capture_output=True, text=True)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        for opt in ("--delay", "--strict", "--quick", "--rounds"):
+            self.assertIn(opt, cp.stdout)
+
+    def test_go_programs(self):
+        if not shutil.which("go"):
+            self.skipTest("go not found: tests/bench/delayproxy and tests/bench/gopeer not checked")
+        budget = float(os.environ.get("BENCH_SMOKE_GO_BUDGET", "10"))
+        deadline = time.monotonic() + budget
+        # no download here: modules (and toolchains) come from this machine or not at all
+        env = dict(os.environ, GOFLAGS="-mod=mod", GOPROXY="off", GOTOOLCHAIN="local")
+        have = go_version(subprocess.run(["go", "env", "GOVERSION"], capture_output=True,
+                                         text=True).stdout.strip())
+        for pkg in ("delayproxy", "gopeer"):
+            with self.subTest(program=pkg):
+                with open(os.path.join(HERE, pkg, "go.mod")) as f:
+                    need = go_version(re.search(r"^go (\S+)", f.read(), re.M).group(1))
+                if have < need:
+                    self.skipTest("%s needs Go %s, this go is %s" % (pkg, ".".join(map(str, need)),
+                                                                     ".".join(map(str, have))))
+                for cmd in (["go", "vet", "."], ["go", "build", "-o", os.devnull, "."]):
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        self.skipTest("%s: the %g s budget is spent (a cold Go build cache)" % (pkg, budget))
+                    try:
+                        cp = subprocess.run(cmd, cwd=os.path.join(HERE, pkg), env=env, capture_output=True,
+                                            text=True, timeout=left)
+                    except subprocess.TimeoutExpired:
+                        self.skipTest("%s: %s takes more than the %g s budget here (a cold Go build "
+                                      "cache; tests/bench/run fills it)" % (pkg, " ".join(cmd[:2]), budget))
+                    if cp.returncode and "GOPROXY=off" in cp.stderr:
+                        self.skipTest("%s: its modules are not in the module cache (tests/bench/run "
+                                      "downloads them)" % pkg)
+                    self.assertEqual(cp.returncode, 0, "%s in tests/bench/%s:\n%s" % (" ".join(cmd), pkg,
+                                                                                      cp.stderr[-3000:]))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -1,0 +1,3 @@
+module roomgate/tests/bench/delayproxy
+
+go 1.22
