@@ -336,13 +336,19 @@ static rg_err dispatch_agents(join *j, rg_error *err)
 			    json_pack("{s:s,s:s}", "room", j->res->room, "msg", lkerr.message));
 	j->res->dispatch = exists ? "api" : "token";
 	json_array_foreach(j->agents, i, agent) {
-		if (exists) {
+		const char *name = rg_json_str(agent, "agentName");
+		rg_registry *reg = j->req->link ? rg_link_registry(j->req->link) : NULL;
+		if (exists && reg && name && rg_registry_dispatched(reg, j->res->room, name, false)) {
+			/* dispatched into this room instance already: no call */
+		} else if (exists) {
 			json_t *d = NULL;
 			bool created;
 			if ((e = rg_lk_dispatch(&j->cfg->livekit, j->res->room, agent, true, &created,
 						&d, err)))
 				return e;
 			json_decref(d);
+			if (reg && name)
+				rg_registry_dispatched(reg, j->res->room, name, true);
 		} else if (add_to_config(j->rc, agent)) {
 			return out_of_memory(err);
 		}

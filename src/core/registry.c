@@ -39,6 +39,7 @@ typedef struct room {
 	long count;          /* num_participants from ListRooms */
 	json_t *participants;/* identity -> kind */
 	json_t *jobs;        /* job id -> agent name */
+	json_t *dispatched;  /* agent names dispatched through the API in this instance */
 	char *owner;
 	json_t *agents;      /* agent names asked for */
 	time_t claim_until;  /* the owner's token expiry */
@@ -110,8 +111,9 @@ static void room_forget_session(room *rm)
 	json_decref(rm->participants);
 	json_decref(rm->jobs);
 	json_decref(rm->agents);
+	json_decref(rm->dispatched);
 	free(rm->owner);
-	rm->participants = rm->jobs = rm->agents = NULL;
+	rm->participants = rm->jobs = rm->agents = rm->dispatched = NULL;
 	rm->owner = NULL;
 	rm->claim_until = 0;
 	rm->count = 0;
@@ -489,7 +491,8 @@ static bool started(rg_registry *r, room *rm, const json_t *info)
 		memcpy(rm->finished_sid, rm->sid, sizeof(rm->sid));
 		json_decref(rm->participants);
 		json_decref(rm->jobs);
-		rm->participants = rm->jobs = NULL;
+		json_decref(rm->dispatched);
+		rm->participants = rm->jobs = rm->dispatched = NULL;
 	}
 	if (sid && *sid)
 		copy_sid(rm->sid, sid);
@@ -928,4 +931,35 @@ json_t *rg_registry_claims(rg_registry *r, time_t now)
 							     (json_int_t)rm->claim_until));
 	pthread_rwlock_unlock(&r->lock);
 	return out;
+}
+
+bool rg_registry_dispatched(rg_registry *r, const char *room_name, const char *agent, bool add)
+{
+	bool yes;
+	room *rm;
+
+	if (!add) {
+		pthread_rwlock_rdlock(&r->lock);
+		rm = find(r, room_name);
+		yes = rm && rm->state == RG_ROOM_LIVE && json_object_get(rm->dispatched, agent);
+		pthread_rwlock_unlock(&r->lock);
+		return yes;
+	}
+	pthread_rwlock_wrlock(&r->lock);
+	if ((rm = find(r, room_name)) && rm->state == RG_ROOM_LIVE)
+		track(&rm->dispatched, agent, "");
+	pthread_rwlock_unlock(&r->lock);
+	return true;
+}
+
+void rg_registry_forget_dispatches(rg_registry *r, const char *room_name)
+{
+	room *rm;
+
+	pthread_rwlock_wrlock(&r->lock);
+	if ((rm = find(r, room_name))) {
+		json_decref(rm->dispatched);
+		rm->dispatched = NULL;
+	}
+	pthread_rwlock_unlock(&r->lock);
 }

@@ -102,6 +102,12 @@ json_t *rg_registry_overdue(rg_registry *r, time_t now);
  * them). */
 json_t *rg_registry_claims(rg_registry *r, time_t now);
 
+/* Whether `agent` was dispatched through the API into the live instance of
+ * `room` (add: records that it was). Forgotten when the room finishes. */
+bool rg_registry_dispatched(rg_registry *r, const char *room, const char *agent, bool add);
+/* A dispatch was deleted: the next token for the room asks LiveKit again. */
+void rg_registry_forget_dispatches(rg_registry *r, const char *room);
+
 /* Rooms live, rooms remembered in all. */
 void rg_registry_counts(rg_registry *r, size_t *live, size_t *known);
 

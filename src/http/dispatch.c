@@ -148,6 +148,8 @@ void rg_route_dispatch(rg_ctx *c)
 	if (id ? rg_lk_delete_dispatch(&c->cfg->livekit, room, id, &out, &err)
 	       : rg_lk_list_dispatches(&c->cfg->livekit, room, known_live(c, room), &out, &err))
 		goto fail;
+	if (id)
+		rg_registry_forget_dispatches(rg_link_registry(c->app->link), room);
 	rg_respond_json(c, 200, out);
 	goto done;
 fail:

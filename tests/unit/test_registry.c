@@ -347,6 +347,30 @@ static void test_list_rooms_names(void)
 	rg_registry_free(r);
 }
 
+/* Agents dispatched through the API into a live room are remembered for
+ * that instance of it: a repeated token makes no ListDispatch call. */
+static void test_dispatched(void)
+{
+	rg_registry *r = rg_registry_new(0);
+
+	rg_registry_dispatched(r, "d", "helper", true); /* not live: not kept */
+	CHECK(!rg_registry_dispatched(r, "d", "helper", false));
+	feed(r, "room_started", "d", "RM_D1", NULL);
+	rg_registry_dispatched(r, "d", "helper", true);
+	CHECK(rg_registry_dispatched(r, "d", "helper", false));
+	CHECK(!rg_registry_dispatched(r, "d", "notes", false));
+	rg_registry_forget_dispatches(r, "d");
+	CHECK(!rg_registry_dispatched(r, "d", "helper", false));
+	rg_registry_dispatched(r, "d", "helper", true);
+	feed(r, "room_finished", "d", "RM_D1", NULL);
+	feed(r, "room_started", "d", "RM_D2", NULL);
+	CHECK(!rg_registry_dispatched(r, "d", "helper", false)); /* a new instance */
+	rg_registry_dispatched(r, "d", "helper", true);
+	feed(r, "room_started", "d", "RM_D3", NULL); /* its finish was lost */
+	CHECK(!rg_registry_dispatched(r, "d", "helper", false));
+	rg_registry_free(r);
+}
+
 static void test_ids(void)
 {
 	rg_registry *r = rg_registry_new(0);
@@ -392,6 +416,7 @@ int main(void)
 	test_agent_participant();
 	test_limits();
 	test_list_rooms_names();
+	test_dispatched();
 	test_ids();
 	test_bound();
 	CHECK_DONE();
