@@ -828,7 +828,7 @@ rg_reserve rg_registry_reserve(rg_registry *r, const char *room_name, const char
 	}
 	period = lim->sessions_per_hour ? 3600.0 / (double)lim->sessions_per_hour : 0;
 	tat = u->tat > (double)now ? u->tat : (double)now;
-	if (period && tat - (double)now > 3600.0 - period) {
+	if (period > 0 && tat - (double)now > 3600.0 - period) {
 		*retry_after = (long)(tat - (3600.0 - period) - (double)now) + 1;
 		out = RG_OVER_RATE;
 		goto done;
@@ -846,7 +846,7 @@ rg_reserve rg_registry_reserve(rg_registry *r, const char *room_name, const char
 	}
 	u->holds[u->n_holds].gen = rm->gen;
 	u->holds[u->n_holds++].until = until;
-	if (period)
+	if (period > 0)
 		u->tat = tat + period;
 	set_deadline(r, rm, lim->max_session);
 	touch(r, rm);
