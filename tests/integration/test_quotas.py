@@ -45,31 +45,46 @@ class FakeRoomService(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def start_fake_livekit():
+    """FakeRoomService on a free loopback port, served from a thread."""
+    lk = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeRoomService)
+    threading.Thread(target=lk.serve_forever, daemon=True).start()
+    return lk
+
+
+def limit_rule(name, limits):
+    """A rule for the users of group `name`, with these limits."""
+    return {"name": name, "match": {"groups": [name]}, "rooms": ["*"], "session_rooms": True,
+            "agents": ["*"], "limits": limits}
+
+
+def limits_config(tmp, lk, passwords, groups, rules, **extra):
+    """Users (one group each), the agent profile `helper`, `rules`, and LiveKit's API at `lk`
+    with no reconciliation and no room check."""
+    users = tmp.join("users.txt")
+    for u, p in passwords.items():
+        rgtest.add_user(users, u, p, u.title(), [groups[u]])
+    return rgtest.base_config(
+        users_file=users,
+        livekit={"url": "ws://127.0.0.1:%d" % lk.server_address[1],
+                 "api_key": rgtest.API_KEY, "api_secret": rgtest.API_SECRET,
+                 "reconcile_interval": 0, "check_existing_rooms": False},
+        agents={"helper": {"agent_name": "helper-agent"}}, rules=rules, **extra)
+
+
 class QuotaTests(rgtest.RoomgateTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.lk = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeRoomService)
-        threading.Thread(target=cls.lk.serve_forever, daemon=True).start()
+        cls.lk = start_fake_livekit()
         cls.tmp = rgtest.TempDir()
-        users = cls.tmp.join("users.txt")
         groups = {"ada": "two", "bob": "rate", "cy": "capped", "dee": "three", "eve": "rooms"}
-        for u, p in PASSWORDS.items():
-            rgtest.add_user(users, u, p, u.title(), [groups[u]])
-        rule = lambda name, limits: {  # noqa: E731
-            "name": name, "match": {"groups": [name]}, "rooms": ["*"], "session_rooms": True,
-            "agents": ["*"], "limits": limits}
-        cfg = rgtest.base_config(
-            users_file=users,
-            livekit={"url": "ws://127.0.0.1:%d" % cls.lk.server_address[1],
-                     "api_key": rgtest.API_KEY, "api_secret": rgtest.API_SECRET,
-                     "reconcile_interval": 0, "check_existing_rooms": False},
-            agents={"helper": {"agent_name": "helper-agent"}},
-            rules=[rule("two", {"live_sessions": 2}),
-                   rule("rate", {"sessions_per_hour": 2}),
-                   rule("capped", {"max_session": "2s"}),
-                   rule("three", {"live_sessions": 3}),
-                   rule("rooms", {"empty_timeout": "2m", "departure_timeout": "20s"})])
+        cfg = limits_config(cls.tmp, cls.lk, PASSWORDS, groups, [
+            limit_rule("two", {"live_sessions": 2}),
+            limit_rule("rate", {"sessions_per_hour": 2}),
+            limit_rule("capped", {"max_session": "2s"}),
+            limit_rule("three", {"live_sessions": 3}),
+            limit_rule("rooms", {"empty_timeout": "2m", "departure_timeout": "20s"})])
         cls.srv = rgtest.Server.config(cfg, cls.tmp.path)
         cls.srv.start()
         cls.tokens = {u: cls.srv.login(u, p) for u, p in PASSWORDS.items()}

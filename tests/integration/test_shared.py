@@ -9,14 +9,12 @@ LiveKit's RoomService is played by test_quotas.FakeRoomService (DeleteRoom
 recorded); webhooks are signed as LiveKit signs them. The same two replicas
 behind the shipped nginx front are in tests/scale.
 """
-import http.server
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rgtest  # noqa: E402
 from test_link import Hooks, webhook_auth  # noqa: E402
-from test_quotas import FakeRoomService  # noqa: E402
+from test_quotas import FakeRoomService, limit_rule, limits_config, start_fake_livekit  # noqa: E402
 
 PASSWORDS = {"ada": "ada-password-1", "bob": "bob-password-2", "cy": "cy-password-3",
              "dee": "dee-password-4"}
@@ -85,26 +83,15 @@ class SharedTests(rgtest.RoomgateTestCase):
     def setUpClass(cls):
         cls.redis = Redis()
         cls.redis.start()
-        cls.lk = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeRoomService)
-        threading.Thread(target=cls.lk.serve_forever, daemon=True).start()
+        cls.lk = start_fake_livekit()
         cls.tmp = rgtest.TempDir()
-        users = cls.tmp.join("users.txt")
         groups = {"ada": "three", "bob": "free", "cy": "capped", "dee": "three"}
-        for u, p in PASSWORDS.items():
-            rgtest.add_user(users, u, p, u.title(), [groups[u]])
-        rule = lambda name, limits: {  # noqa: E731
-            "name": name, "match": {"groups": [name]}, "rooms": ["*"], "session_rooms": True,
-            "agents": ["*"], "limits": limits}
-        cfg = rgtest.base_config(
-            users_file=users,
-            livekit={"url": "ws://127.0.0.1:%d" % cls.lk.server_address[1],
-                     "api_key": rgtest.API_KEY, "api_secret": rgtest.API_SECRET,
-                     "reconcile_interval": 0, "check_existing_rooms": False},
-            state={"redis_url": cls.redis.url, "timeout": "300ms"},
-            agents={"helper": {"agent_name": "helper-agent"}},
-            rules=[rule("three", {"live_sessions": 3}), rule("capped", {"max_session": "2s"}),
-                   {"name": "free", "match": {"groups": ["free"]}, "rooms": ["*"],
-                    "session_rooms": True, "agents": ["*"]}])
+        cfg = limits_config(
+            cls.tmp, cls.lk, PASSWORDS, groups,
+            [limit_rule("three", {"live_sessions": 3}), limit_rule("capped", {"max_session": "2s"}),
+             {"name": "free", "match": {"groups": ["free"]}, "rooms": ["*"],
+              "session_rooms": True, "agents": ["*"]}],
+            state={"redis_url": cls.redis.url, "timeout": "300ms"})
         cls.a = rgtest.Server.config(cfg, cls.tmp.path, name="a.json")
         cls.b = rgtest.Server.config(cfg, cls.tmp.path, name="b.json")
         cls.a.start()
