@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "core/link.h"
+#include "livekit/owner.h"
 #include "livekit/webhook.h"
 
 #define WEBHOOK_ID_TTL 600 /* a webhook's JWT lives 5 min (+ leeway): ids outlive it */
@@ -28,8 +29,9 @@
 struct rg_link {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	pthread_t thread, ender_thread;
-	bool running, ender_running, stop;
+	pthread_t thread, ticker_thread;
+	bool running, ticker_running, stop;
+	bool reconcile_failing, end_failing, record_failing; /* each its own thread's */
 	atomic_bool stopping; /* cancels a reconciliation in flight */
 	rg_config_t *cfg;
 	rg_registry *reg;
@@ -139,10 +141,28 @@ static void log_corrections(rg_link *l, const json_t *fixed, bool first, size_t 
 	atomic_fetch_add(&l->corrections, n);
 }
 
+/* The owners the listed rooms' metadata records (verified), by room. */
+static json_t *listed_owners(const rg_livekit *lk, const json_t *rooms)
+{
+	json_t *owners = json_object(), *info;
+	size_t i;
+
+	json_array_foreach(rooms, i, info) {
+		const char *name = rg_json_str(info, "name");
+		json_t *rec = rg_owner_read(lk->api_secret, name ? name : "",
+					    rg_json_str(info, "metadata"));
+		if (rec && name)
+			json_object_set_new(owners, name, rec);
+		else
+			json_decref(rec);
+	}
+	return owners;
+}
+
 rg_err rg_link_reconcile(rg_link *l, const rg_livekit *lk, rg_error *err)
 {
 	uint64_t mark = rg_registry_mark(l->reg);
-	json_t *rooms = NULL, *fixed;
+	json_t *rooms = NULL, *owners, *fixed;
 	bool first = !atomic_load(&l->synced);
 	rg_err rc;
 
@@ -150,7 +170,10 @@ rg_err rg_link_reconcile(rg_link *l, const rg_livekit *lk, rg_error *err)
 		atomic_fetch_add(&l->reconcile_failures, 1);
 		return rc;
 	}
-	if (!(fixed = rg_registry_reconcile(l->reg, rooms, mark))) {
+	owners = listed_owners(lk, rooms);
+	fixed = owners ? rg_registry_reconcile(l->reg, rooms, owners, mark) : NULL;
+	json_decref(owners);
+	if (!fixed) {
 		json_decref(rooms);
 		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
 	}
@@ -162,42 +185,55 @@ rg_err rg_link_reconcile(rg_link *l, const rg_livekit *lk, rg_error *err)
 	return RG_OK;
 }
 
-static void *reconciler(void *arg)
+/* Logs a step's failure once per outage, not on every try, and its end. */
+static void outage(bool *failing, rg_err rc, const rg_error *err, const char *failed,
+		   const char *recovered)
 {
-	rg_link *l = arg;
-	bool failing = false;
+	if (rc && !*failing)
+		rg_log_json("warn", failed, json_pack("{s:s}", "msg", err->message));
+	else if (!rc && *failing && recovered)
+		rg_log_json("info", recovered, NULL);
+	*failing = rc != RG_OK;
+}
 
+/* Runs `step` until the link stops; each step says how many seconds to
+ * wait before the next (a new config wakes it early). */
+static void run(rg_link *l, long (*step)(rg_link *l, const rg_config_t *cfg))
+{
 	pthread_mutex_lock(&l->lock);
 	while (!l->stop) {
 		rg_config_t *cfg = rg_config_ref(l->cfg);
-		long every = cfg->livekit.reconcile_interval;
 		struct timespec until;
+		long wait;
 
 		pthread_mutex_unlock(&l->lock);
-		if (every > 0) {
-			rg_error err = {0};
-			if (rg_link_reconcile(l, &cfg->livekit, &err)) {
-				/* once per outage, not every few seconds */
-				if (!failing)
-					rg_log_json("warn", "reconcile_failed",
-						    json_pack("{s:s}", "msg", err.message));
-				failing = true;
-			} else if (failing) {
-				rg_log_json("info", "reconcile_recovered", NULL);
-				failing = false;
-			}
-			if (!atomic_load(&l->synced) && every > RETRY_UNSYNCED)
-				every = RETRY_UNSYNCED;
-		}
+		wait = step(l, cfg);
 		rg_config_free(cfg);
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += every > 0 ? every : 3600;
+		until.tv_sec += wait;
 		pthread_mutex_lock(&l->lock);
 		while (!l->stop && pthread_cond_timedwait(&l->wake, &l->lock, &until) != ETIMEDOUT)
-			if (l->stop || l->cfg != cfg)
+			if (l->cfg != cfg)
 				break;
 	}
 	pthread_mutex_unlock(&l->lock);
+}
+
+static long reconcile_step(rg_link *l, const rg_config_t *cfg)
+{
+	long every = cfg->livekit.reconcile_interval;
+	rg_error err = {0};
+
+	if (every <= 0)
+		return 3600;
+	outage(&l->reconcile_failing, rg_link_reconcile(l, &cfg->livekit, &err), &err,
+	       "reconcile_failed", "reconcile_recovered");
+	return !atomic_load(&l->synced) && every > RETRY_UNSYNCED ? RETRY_UNSYNCED : every;
+}
+
+static void *reconciler(void *arg)
+{
+	run(arg, reconcile_step);
 	return NULL;
 }
 
@@ -218,7 +254,11 @@ rg_err rg_link_enforce(rg_link *l, const rg_livekit *lk, rg_error *err)
 		if (l->shared && !rg_shared_end_lock(l->shared, room))
 			continue; /* another replica ends it */
 		e = rg_lk_delete_room(lk, room, &lkerr);
-		if (e && e != RG_ERR_NOT_FOUND) {
+		if (e == RG_ERR_NOT_FOUND) { /* it closed, or another roomgate ended it */
+			ended(l, room);
+			continue;
+		}
+		if (e) {
 			if (!rc && err)
 				*err = lkerr;
 			rc = rc ? rc : e;
@@ -232,35 +272,54 @@ rg_err rg_link_enforce(rg_link *l, const rg_livekit *lk, rg_error *err)
 	return rc;
 }
 
-/* Every second: rooms past max_session are ended. */
-static void *ender(void *arg)
+/* Records in each new live session's room metadata who owns it (see
+ * livekit/owner.h), so that a restart can learn it back. */
+rg_err rg_link_record_owners(rg_link *l, const rg_livekit *lk, rg_error *err)
 {
-	rg_link *l = arg;
-	bool failing = false;
+	json_t *due = rg_registry_unrecorded(l->reg), *d;
+	rg_err rc = RG_OK;
+	size_t i;
 
-	pthread_mutex_lock(&l->lock);
-	while (!l->stop) {
-		rg_config_t *cfg = rg_config_ref(l->cfg);
-		struct timespec until;
-		rg_error err = {0};
-
-		pthread_mutex_unlock(&l->lock);
-		if (rg_link_enforce(l, &cfg->livekit, &err)) {
-			if (!failing)
-				rg_log_json("warn", "session_end_failed",
-					    json_pack("{s:s}", "msg", err.message));
-			failing = true;
-		} else {
-			failing = false;
+	if (!due)
+		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+	json_array_foreach(due, i, d) {
+		const char *room = rg_json_str(d, "room"), *owner = rg_json_str(d, "owner");
+		char *meta = rg_owner_record(
+			lk->api_secret, room, owner, json_object_get(d, "agents"),
+			(long)json_integer_value(json_object_get(d, "max_session")));
+		rg_error lkerr = {0};
+		rg_err e = meta ? rg_lk_update_room_metadata(lk, room, meta, &lkerr)
+				: rg_fail(&lkerr, RG_ERR_NOMEM, NULL, "out of memory");
+		free(meta);
+		if (e && e != RG_ERR_NOT_FOUND) { /* tried again in a second */
+			if (!rc && err)
+				*err = lkerr;
+			rc = rc ? rc : e;
+			continue;
 		}
-		rg_config_free(cfg);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 1;
-		pthread_mutex_lock(&l->lock);
-		while (!l->stop && pthread_cond_timedwait(&l->wake, &l->lock, &until) != ETIMEDOUT)
-			;
+		rg_registry_recorded(l->reg, room, owner);
 	}
-	pthread_mutex_unlock(&l->lock);
+	json_decref(due);
+	return rc;
+}
+
+/* Every second: rooms past max_session are ended, new sessions' owners
+ * recorded. */
+static long tick_step(rg_link *l, const rg_config_t *cfg)
+{
+	rg_error err = {0};
+
+	outage(&l->end_failing, rg_link_enforce(l, &cfg->livekit, &err), &err,
+	       "session_end_failed", NULL);
+	memset(&err, 0, sizeof(err));
+	outage(&l->record_failing, rg_link_record_owners(l, &cfg->livekit, &err), &err,
+	       "owner_record_failed", NULL);
+	return 1;
+}
+
+static void *ticker(void *arg)
+{
+	run(arg, tick_step);
 	return NULL;
 }
 
@@ -285,8 +344,8 @@ rg_link *rg_link_new(rg_config_t *cfg, bool background)
 	l->cfg = rg_config_ref(cfg);
 	if (background && !pthread_create(&l->thread, NULL, reconciler, l))
 		l->running = true;
-	if (background && !pthread_create(&l->ender_thread, NULL, ender, l))
-		l->ender_running = true;
+	if (background && !pthread_create(&l->ticker_thread, NULL, ticker, l))
+		l->ticker_running = true;
 	if (background && l->shared && !pthread_create(&l->listener, NULL, listener, l))
 		l->listening = true;
 	else if (l->shared)
@@ -305,8 +364,8 @@ void rg_link_free(rg_link *l)
 	pthread_mutex_unlock(&l->lock);
 	if (l->running)
 		pthread_join(l->thread, NULL);
-	if (l->ender_running)
-		pthread_join(l->ender_thread, NULL);
+	if (l->ticker_running)
+		pthread_join(l->ticker_thread, NULL);
 	if (l->listening)
 		pthread_join(l->listener, NULL);
 	rg_shared_free(l->shared);
@@ -377,10 +436,13 @@ rg_err rg_link_webhook(rg_link *l, const rg_livekit *lk, const char *authorizati
 		atomic_fetch_add(&l->duplicates, 1);
 	} else {
 		int changed = rg_registry_event(l->reg, ev);
+		const json_t *info = json_object_get(ev, "room");
+		const char *room = rg_json_str(info, "name"), *meta = rg_json_str(info, "metadata");
 		atomic_fetch_add(&l->webhooks, 1);
+		/* this replica, which LiveKit told, records the owner */
+		if (room && changed > 0 && (!meta || !*meta))
+			rg_registry_record_due(l->reg, room);
 		if (l->shared) {
-			const json_t *info = json_object_get(ev, "room");
-			const char *room = rg_json_str(info, "name");
 			if (room && changed > 0)
 				rg_shared_room_live(l->shared, room);
 			else if (room && changed < 0)

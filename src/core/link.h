@@ -68,6 +68,11 @@ rg_err rg_link_end_session(rg_link *l, const rg_livekit *lk, const char *room, c
 /* Ends every live room past its max_session now (the link's thread does
  * this every second). */
 rg_err rg_link_enforce(rg_link *l, const rg_livekit *lk, rg_error *err);
+/* Records the owner of each live session that LiveKit started since in its
+ * room's metadata (livekit/owner.h; UpdateRoomMetadata), so that a roomgate
+ * that restarts without Redis learns its owners back from ListRooms (the
+ * link's thread does this every second). */
+rg_err rg_link_record_owners(rg_link *l, const rg_livekit *lk, rg_error *err);
 
 void rg_link_stats_get(rg_link *l, rg_link_stats *out);
 

@@ -28,6 +28,10 @@
 #define DEFAULT_ROOMS 100000
 #define USER_BUCKETS 4096
 
+/* Whether the room's owner is recorded in its LiveKit metadata (so that a
+ * roomgate that restarts learns it back from ListRooms). */
+typedef enum rec_state { REC_NONE, REC_DUE, REC_DONE } rec_state;
+
 typedef struct room {
 	struct room *chain;
 	struct room *newer, *older;
@@ -45,6 +49,7 @@ typedef struct room {
 	time_t claim_until;  /* the owner's token expiry */
 	uint64_t gen;        /* changes when the room is made and when it finishes */
 	long max_session;    /* seconds it may be live (the smallest limit asked), 0: none */
+	rec_state rec;       /* the owner recorded in the room's metadata */
 } room;
 
 /* A session a user holds (limits): a room, in the instance `gen` of it, held
@@ -85,6 +90,7 @@ struct rg_registry {
 	uint64_t gens;
 	quser **users;      /* who holds sessions under limits */
 	size_t n_users, n_deadlines;
+	size_t n_rec_due;   /* live rooms whose owner is still to be recorded */
 };
 
 rg_registry *rg_registry_new(size_t max_rooms)
@@ -213,6 +219,8 @@ static void remove_room(rg_registry *r, room *rm)
 	r->n_rooms--;
 	if (rm->max_session)
 		r->n_deadlines--;
+	if (rm->rec == REC_DUE)
+		r->n_rec_due--;
 	room_free(rm);
 }
 
@@ -223,6 +231,15 @@ static void set_state(rg_registry *r, room *rm, rg_room_state s)
 	else if (rm->state != RG_ROOM_LIVE && s == RG_ROOM_LIVE)
 		r->n_live++;
 	rm->state = s;
+}
+
+static void set_rec(rg_registry *r, room *rm, rec_state rec)
+{
+	if (rm->rec == REC_DUE)
+		r->n_rec_due--;
+	if (rec == REC_DUE)
+		r->n_rec_due++;
+	rm->rec = rec;
 }
 
 /* Room a room over the bound may take: the least recently changed one that
@@ -380,6 +397,7 @@ static void finish(rg_registry *r, room *rm)
 	if (rm->max_session)
 		r->n_deadlines--;
 	rm->max_session = 0;
+	set_rec(r, rm, REC_NONE);
 	touch(r, rm);
 }
 
@@ -493,6 +511,7 @@ static bool started(rg_registry *r, room *rm, const json_t *info)
 		json_decref(rm->jobs);
 		json_decref(rm->dispatched);
 		rm->participants = rm->jobs = rm->dispatched = NULL;
+		set_rec(r, rm, REC_NONE);
 	}
 	if (sid && *sid)
 		copy_sid(rm->sid, sid);
@@ -598,7 +617,42 @@ static const char *state_name(rg_room_state s)
 	return s == RG_ROOM_LIVE ? "live" : s == RG_ROOM_NOT_LIVE ? "not_live" : "unknown";
 }
 
-json_t *rg_registry_reconcile(rg_registry *r, const json_t *rooms, uint64_t mark)
+static void set_deadline(rg_registry *r, room *rm, long max_session);
+static quser *user_find(rg_registry *r, const char *name, bool make);
+static bool hold_add(quser *u, const room *rm, time_t until);
+
+/* A live room whose owner this registry does not know, as its metadata
+ * records it: the owner holds it again (a restart lost it). */
+static void adopt(rg_registry *r, room *rm, const json_t *rec)
+{
+	const json_t *agents = json_object_get(rec, "agents");
+	quser *u;
+
+	if (!(rm->owner = strdup(rg_json_str(rec, "owner"))))
+		return;
+	json_decref(rm->agents);
+	rm->agents = json_array_size(agents) ? json_deep_copy(agents) : NULL;
+	set_deadline(r, rm, (long)json_integer_value(json_object_get(rec, "max_session")));
+	if (rm->agents && (u = user_find(r, rm->owner, true)))
+		hold_add(u, rm, 0);
+}
+
+/* What ListRooms says of a live room's owner: `rec` is the owner its
+ * metadata records (verified by the caller), or NULL. */
+static void owner_listed(rg_registry *r, room *rm, const json_t *rec, const char *metadata)
+{
+	const char *owner = rg_json_str(rec, "owner");
+
+	if (owner && !rm->owner)
+		adopt(r, rm, rec);
+	if (owner && rm->owner && !strcmp(owner, rm->owner))
+		set_rec(r, rm, REC_DONE);
+	else if (rm->owner && rm->rec == REC_NONE && (!metadata || !*metadata))
+		set_rec(r, rm, REC_DUE);
+}
+
+json_t *rg_registry_reconcile(rg_registry *r, const json_t *rooms, const json_t *owners,
+			      uint64_t mark)
 {
 	json_t *out = json_array(), *listed = json_object(), *info;
 	size_t i;
@@ -615,19 +669,21 @@ json_t *rg_registry_reconcile(rg_registry *r, const json_t *rooms, uint64_t mark
 		if (!name || !*name || !(rm = get(r, name, true)))
 			continue;
 		json_object_set_new(listed, name, json_true());
-		if (rm->seq > mark)
-			continue;
-		/* a room it did not know of is learned ("was": "unknown"), not
-		 * corrected */
-		if (rm->state != RG_ROOM_LIVE ||
-		    (sid && rm->sid[0] && strcmp(sid, rm->sid)))
-			corrected(out, name, state_name(rm->state), "live");
-		if (sid && !strcmp(sid, rm->finished_sid))
-			rm->finished_sid[0] = '\0'; /* LiveKit says it is live: it is */
-		started(r, rm, info);
-		rm->count =
-			(long)json_int_any(room_field(info, "numParticipants", "num_participants"));
-		touch(r, rm);
+		if (rm->seq <= mark) {
+			/* a room it did not know of is learned ("was": "unknown"),
+			 * not corrected */
+			if (rm->state != RG_ROOM_LIVE || (sid && rm->sid[0] && strcmp(sid, rm->sid)))
+				corrected(out, name, state_name(rm->state), "live");
+			if (sid && !strcmp(sid, rm->finished_sid))
+				rm->finished_sid[0] = '\0'; /* LiveKit says it is live: it is */
+			started(r, rm, info);
+			rm->count = (long)json_int_any(
+				room_field(info, "numParticipants", "num_participants"));
+			touch(r, rm);
+		}
+		if (rm->state == RG_ROOM_LIVE && (!sid || !strcmp(sid, rm->sid)))
+			owner_listed(r, rm, json_object_get(owners, name),
+				     rg_json_str(info, "metadata"));
 	}
 	for (room *rm = r->newest, *next; rm; rm = next) {
 		next = rm->older;
@@ -639,6 +695,46 @@ json_t *rg_registry_reconcile(rg_registry *r, const json_t *rooms, uint64_t mark
 	pthread_rwlock_unlock(&r->lock);
 	json_decref(listed);
 	return out;
+}
+
+void rg_registry_record_due(rg_registry *r, const char *room_name)
+{
+	room *rm;
+
+	pthread_rwlock_wrlock(&r->lock);
+	if ((rm = find(r, room_name)) && rm->state == RG_ROOM_LIVE && rm->owner &&
+	    rm->rec == REC_NONE)
+		set_rec(r, rm, REC_DUE);
+	pthread_rwlock_unlock(&r->lock);
+}
+
+json_t *rg_registry_unrecorded(rg_registry *r)
+{
+	json_t *out = json_array();
+
+	if (!out)
+		return NULL;
+	pthread_rwlock_rdlock(&r->lock);
+	if (r->n_rec_due)
+		for (room *rm = r->newest; rm; rm = rm->older)
+			if (rm->rec == REC_DUE && rm->state == RG_ROOM_LIVE && rm->owner)
+				json_array_append_new(
+					out, json_pack("{s:s,s:s,s:O?,s:I}", "room", rm->name, "owner",
+						       rm->owner, "agents", rm->agents, "max_session",
+						       (json_int_t)rm->max_session));
+	pthread_rwlock_unlock(&r->lock);
+	return out;
+}
+
+void rg_registry_recorded(rg_registry *r, const char *room_name, const char *owner)
+{
+	room *rm;
+
+	pthread_rwlock_wrlock(&r->lock);
+	if ((rm = find(r, room_name)) && rm->rec == REC_DUE && rm->owner &&
+	    !strcmp(rm->owner, owner))
+		set_rec(r, rm, REC_DONE);
+	pthread_rwlock_unlock(&r->lock);
 }
 
 /* ------------------------------------------------------------------ sessions */
@@ -722,6 +818,22 @@ static quser *user_find(rg_registry *r, const char *name, bool make)
 	return u;
 }
 
+static bool hold_add(quser *u, const room *rm, time_t until)
+{
+	void *grown;
+	char *name;
+
+	if (u->n_holds == u->cap_holds) {
+		if (!(grown = grow(u->holds, &u->cap_holds, sizeof(hold))))
+			return false;
+		u->holds = grown;
+	}
+	if (!(name = strdup(rm->name)))
+		return false;
+	u->holds[u->n_holds++] = (hold){.room = name, .gen = rm->gen, .until = until};
+	return true;
+}
+
 static void hold_drop(quser *u, size_t i)
 {
 	free(u->holds[i].room);
@@ -803,7 +915,6 @@ rg_reserve rg_registry_reserve(rg_registry *r, const char *room_name, const char
 {
 	rg_reserve out = RG_RESERVED;
 	double period, tat;
-	void *grown = NULL;
 	quser *u;
 	room *rm;
 
@@ -833,19 +944,10 @@ rg_reserve rg_registry_reserve(rg_registry *r, const char *room_name, const char
 		out = RG_OVER_RATE;
 		goto done;
 	}
-	if (u->n_holds == u->cap_holds) {
-		if (!(grown = grow(u->holds, &u->cap_holds, sizeof(hold)))) {
-			out = RG_RESERVE_NOMEM;
-			goto done;
-		}
-		u->holds = grown;
-	}
-	if (!(rm = get(r, room_name, true)) || !(u->holds[u->n_holds].room = strdup(room_name))) {
+	if (!(rm = get(r, room_name, true)) || !hold_add(u, rm, until)) {
 		out = RG_RESERVE_NOMEM;
 		goto done;
 	}
-	u->holds[u->n_holds].gen = rm->gen;
-	u->holds[u->n_holds++].until = until;
 	if (period > 0)
 		u->tat = tat + period;
 	set_deadline(r, rm, lim->max_session);

@@ -57,9 +57,20 @@ int rg_registry_seen(rg_registry *r, const char *id, time_t now, long ttl);
 int rg_registry_event(rg_registry *r, const json_t *event);
 
 /* ListRooms' `rooms` array, asked after `mark`: live rooms it lists, live
- * rooms it does not. Returns what changed, [{"room","was","now"}]; "was":
- * "unknown" is a room learned, not a correction. */
-json_t *rg_registry_reconcile(rg_registry *r, const json_t *rooms, uint64_t mark);
+ * rooms it does not. `owners` (may be NULL) maps a listed room's name to the
+ * owner its metadata records, verified: {"owner","agents"?,"max_session"?};
+ * a live room whose owner the registry lost gets that one back, and holds
+ * its place under the owner's limits again. Returns what changed,
+ * [{"room","was","now"}]; "was": "unknown" is a room learned, not a
+ * correction. */
+json_t *rg_registry_reconcile(rg_registry *r, const json_t *rooms, const json_t *owners,
+			      uint64_t mark);
+/* Owners recorded in room metadata (core/link.c writes them): a room that
+ * went live with an owner and empty metadata is due to be recorded; the
+ * live rooms due, [{"room","owner","agents","max_session"}]; one done. */
+void rg_registry_record_due(rg_registry *r, const char *room);
+json_t *rg_registry_unrecorded(rg_registry *r);
+void rg_registry_recorded(rg_registry *r, const char *room, const char *owner);
 
 /* The live rooms `owner` owns, [{"room_name","created_at","participants",
  * "agents"}], newest first. */

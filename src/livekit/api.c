@@ -93,7 +93,8 @@ static void handle_put(CURL *h, bool reuse)
 }
 
 static const char *const method_names[RG_LK_METHODS] = {
-	"ListRooms", "DeleteRoom", "CreateDispatch", "ListDispatch", "DeleteDispatch", "other"};
+	"ListRooms",	  "DeleteRoom",	    "CreateDispatch", "ListDispatch",
+	"DeleteDispatch", "UpdateRoomMetadata", "other"};
 
 const char *rg_lk_method_name(int i)
 {
@@ -349,6 +350,19 @@ rg_err rg_lk_delete_room(const rg_livekit *lk, const char *room, rg_error *err)
 	json_t *video = json_pack("{s:b}", "roomCreate", 1), *req = json_pack("{s:s}", "room", room);
 	json_t *resp = NULL;
 	rg_err rc = rg_lk_call(lk, "livekit.RoomService/DeleteRoom", video, req, &resp, err);
+
+	json_decref(video);
+	json_decref(req);
+	json_decref(resp);
+	return rc;
+}
+
+rg_err rg_lk_update_room_metadata(const rg_livekit *lk, const char *room, const char *metadata,
+				  rg_error *err)
+{
+	json_t *video = room_admin(room), *resp = NULL;
+	json_t *req = json_pack("{s:s,s:s}", "room", room, "metadata", metadata);
+	rg_err rc = rg_lk_call(lk, "livekit.RoomService/UpdateRoomMetadata", video, req, &resp, err);
 
 	json_decref(video);
 	json_decref(req);

@@ -26,7 +26,7 @@ typedef struct rg_livekit {
 /* The API calls counted apart (/metrics). */
 enum {
 	RG_LK_LIST_ROOMS, RG_LK_DELETE_ROOM, RG_LK_CREATE_DISPATCH, RG_LK_LIST_DISPATCH,
-	RG_LK_DELETE_DISPATCH, RG_LK_OTHER, RG_LK_METHODS
+	RG_LK_DELETE_DISPATCH, RG_LK_UPDATE_METADATA, RG_LK_OTHER, RG_LK_METHODS
 };
 typedef struct rg_lk_stats {
 	unsigned long calls[RG_LK_METHODS];
@@ -49,6 +49,9 @@ rg_err rg_lk_list_rooms(const rg_livekit *lk, const atomic_bool *cancel, json_t 
 			rg_error *err);
 /* DeleteRoom: every participant is removed and every agent job ends. */
 rg_err rg_lk_delete_room(const rg_livekit *lk, const char *room, rg_error *err);
+/* UpdateRoomMetadata: the room's metadata becomes `metadata`. */
+rg_err rg_lk_update_room_metadata(const rg_livekit *lk, const char *room, const char *metadata,
+				  rg_error *err);
 /* `known_live`: the caller knows the room is live (no ListRooms call first). */
 rg_err rg_lk_list_dispatches(const rg_livekit *lk, const char *room, bool known_live, json_t **out,
 			     rg_error *err);

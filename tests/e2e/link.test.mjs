@@ -7,7 +7,7 @@
 // Two roomgates: A (reconcile_interval 1h: after its start, only webhooks change what it knows)
 // serves scenarios 1, 3, 4 and 5; B (reconcile_interval 1s) heals lost webhooks in 2 and 7.
 // Both get every webhook the relay forwards. The tests run in order: 4 and 5 use the room 3
-// made live, 7 the room 2 healed.
+// made live, 7 the room 2 healed. 8 stops A and B and starts C, with limits, twice (a restart).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -22,7 +22,7 @@ const API_KEY = env('LIVEKIT_API_KEY', 'devkey');
 const API_SECRET = env('LIVEKIT_API_SECRET', 'secret');
 const SUPPORT = 'e2e-support';
 const NOTES = 'e2e-notes';
-const PASSWORDS = { alice: 'alice-pw-e2e', carol: 'carol-pw-e2e' };
+const PASSWORDS = { alice: 'alice-pw-e2e', carol: 'carol-pw-e2e', dave: 'dave-pw-e2e' };
 // The events roomgate's registry applies; the relay may forward others (track_*).
 const APPLIED = new Set(['room_started', 'room_finished', 'participant_joined', 'participant_left',
   'participant_connection_aborted', 'agent_job_started', 'agent_job_ended']);
@@ -413,4 +413,58 @@ test('7. a room a reconciliation learned shows LiveKit\'s creation time and part
     seen = lk.map((r) => [r.name, r.num_participants, b.find((x) => x.room_name === r.name)?.participants]);
     return seen.some(([, n, mineN]) => n >= 1 && mineN === n);
   }, 8000, () => `a room LiveKit counts alice in, with B's count the same: ${JSON.stringify(seen)}`);
+});
+
+test('8. limits on a real server: the owner is recorded in the room\'s metadata, a restarted roomgate learns it back, and max_session ends the room and its agent job', async (t) => {
+  // C limits dave (a user of no other scenario: C learns the other rooms' owners too) to one
+  // live session of at most 8 s; it reconciles every second. A and B are done: stopped, so
+  // that the roomgate that ends the room is C (B would learn the limit from the metadata too).
+  await Promise.all([A.stop(), B.stop()]);
+  const limited = config('1s');
+  limited.rules = [{ ...limited.rules[0], limits: { live_sessions: 1, max_session: '8s' } }];
+  const C = await new Roomgate({ config: limited, users: PASSWORDS, webhooks: true }).start();
+  t.after(() => C.stop());
+  const tok = await C.login('dave', PASSWORDS.dave);
+  const s = await C.request('POST', '/v1/sessions', { token: tok, body: { agents: ['support'] } });
+  assert.equal(s.status, 201, s.text);
+  const R = s.body.room_name;
+  const room = await join(s.body.server_url, s.body.participant_token);
+  const gone = disconnectedOnce(room);
+  await waitForParticipant(room, `agent-${SUPPORT}-`);
+  const [job] = await waitForJobs({ room: R });
+  // room_started reached C: it records dave as the owner in the room's metadata.
+  const record = await waitFor(async () => {
+    const [info] = await svc.listRooms([R]);
+    return info?.metadata && JSON.parse(info.metadata).roomgate;
+  }, 5000, `${R}'s metadata to record its owner`);
+  assert.equal(record.owner, 'dave');
+  assert.deepEqual(record.agents, [SUPPORT]);
+  assert.equal(record.max_session, 8);
+
+  // C restarts (no Redis): it learns the session, its owner and its limit back from ListRooms.
+  await C.stop();
+  await C.start();
+  const listed = await waitFor(async () => (await sessions(C, tok)).find((x) => x.room_name === R), 5000,
+    `the restarted roomgate to list ${R} as dave's`);
+  assert.equal(listed.room_name, R);
+  const over = await C.request('POST', '/v1/sessions', { token: tok, body: { agents: ['support'] } });
+  assert.equal(over.status, 429, over.text);
+  assert.equal(over.body.error.code, 'quota_exceeded');
+
+  // max_session: the restarted roomgate ends the room; dave and the agent's job see it close.
+  const [info] = await svc.listRooms([R]);
+  const created = Number(info.creationTime ?? info.creation_time);
+  const reason = await Promise.race([gone, new Promise((_, rej) => setTimeout(() => rej(new Error('dave was not disconnected within 15 s')), 15000))]);
+  const endedAt = Date.now() / 1000;
+  assert.equal(reason, ROOM_DELETED, 'dave disconnected: room deleted');
+  assert.ok(endedAt - created >= 8 && endedAt - created < 8 + 4, `ended ${(endedAt - created).toFixed(1)} s after the room was created (max_session 8 s)`);
+  t.diagnostic(`ended ${(endedAt - created).toFixed(1)} s after creation (max_session 8 s)`);
+  const logged = await waitFor(() => C.logEvents('session_limit_reached').length && C.logEvents('session_limit_reached'),
+    3000, () => `C to log session_limit_reached:\n${C.logs.join('\n')}`);
+  assert.equal(logged.length, 1, C.logs.join('\n'));
+  assert.equal(logged[0].room, R);
+  await waitFor(() => jobEvents('shutdown', { job_id: job.job_id }).length > 0, 10000, `job ${job.job_id} to shut down`);
+  await waitFor(async () => !(await sessions(C, tok)).some((x) => x.room_name === R), 5000, `${R} to leave GET /v1/sessions`);
+  const again = await C.request('POST', '/v1/sessions', { token: tok, body: { agents: ['support'] } });
+  assert.equal(again.status, 201, again.text);
 });

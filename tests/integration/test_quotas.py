@@ -219,6 +219,102 @@ class QuotaTests(rgtest.RoomgateTestCase):
         self.assertEqual(sum(1 for c in FakeRoomService.calls if c[1] == {"room": room}), 1)
 
 
+class ListingRoomService(http.server.BaseHTTPRequestHandler):
+    """RoomService over Twirp with rooms: ListRooms answers `rooms`, UpdateRoomMetadata is
+    recorded (and sets the listed room's metadata, as LiveKit would)."""
+    rooms = []
+    updates = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        if self.path.endswith("/UpdateRoomMetadata"):
+            ListingRoomService.updates.append(body)
+            for room in ListingRoomService.rooms:
+                if room["name"] == body.get("room"):
+                    room["metadata"] = body.get("metadata", "")
+        out = json.dumps({"rooms": ListingRoomService.rooms}
+                         if self.path.endswith("/ListRooms") else {}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def log_message(self, *args):
+        pass
+
+
+class OwnerRecordTests(rgtest.RoomgateTestCase):
+    """The owner of a session is recorded in its room's metadata once LiveKit starts the room,
+    so that a roomgate restarted without Redis learns it back from ListRooms: the session is
+    listed again, counts under the owner's limits again, and is not recorded twice."""
+
+    def test_restart_learns_owners_from_room_metadata(self):
+        ListingRoomService.rooms, ListingRoomService.updates = [], []
+        lk = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ListingRoomService)
+        threading.Thread(target=lk.serve_forever, daemon=True).start()
+        tmp = rgtest.TempDir()
+        self.addCleanup(tmp.cleanup)
+        self.addCleanup(lk.server_close)
+        self.addCleanup(lk.shutdown)
+        cfg = limits_config(tmp, lk, {"ada": PASSWORDS["ada"]}, {"ada": "one"},
+                            [limit_rule("one", {"live_sessions": 1})])
+        cfg["livekit"]["reconcile_interval"] = "1s"
+        srv = rgtest.Server.config(cfg, tmp.path)
+        srv.start()
+        auth = rgtest.bearer(srv.login("ada", PASSWORDS["ada"]))
+        r = srv.post("/v1/sessions", {"agents": ["helper"]}, headers=auth)
+        self.assertEqual(r.status, 201, r.body)
+        room = r.body["room_name"]
+        self.assertEqual(ListingRoomService.updates, [])  # not before LiveKit starts the room
+        ListingRoomService.rooms = [{"name": room, "sid": "RM_own", "num_participants": 1,
+                                     "creation_time": str(int(time.time())), "metadata": ""}]
+        body = Hooks.event("room_started", room, sid="RM_own")
+        r = srv.request("POST", "/livekit/webhook", body, headers={"Authorization": webhook_auth(body)},
+                        content_type="application/webhook+json")
+        self.assertEqual(r.status, 200, r.body)
+        deadline = time.time() + 5
+        while not ListingRoomService.updates and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(len(ListingRoomService.updates), 1, "no UpdateRoomMetadata call")
+        update = ListingRoomService.updates[0]
+        self.assertEqual(update["room"], room)
+        record = json.loads(update["metadata"])["roomgate"]
+        self.assertEqual(record["owner"], "ada")
+        self.assertEqual(record["agents"], ["helper-agent"])
+        self.assertTrue(record["mac"])
+        time.sleep(1.5)  # reconciliations meanwhile see it recorded: no second call
+        self.assertEqual(len(ListingRoomService.updates), 1)
+        srv.stop()
+
+        # A new process: no memory of ada's session but what LiveKit's metadata says.
+        srv = rgtest.Server.config(cfg, tmp.path)
+        srv.start()
+        self.addCleanup(srv.stop)
+        auth = rgtest.bearer(srv.login("ada", PASSWORDS["ada"]))
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            listed = srv.get("/v1/sessions", headers=auth)
+            self.assertEqual(listed.status, 200, listed.body)
+            if listed.body["sessions"]:
+                break
+            time.sleep(0.1)
+        self.assertEqual([s["room_name"] for s in listed.body["sessions"]], [room])
+        r = srv.post("/v1/sessions", {"agents": ["helper"]}, headers=auth)
+        self.assertError(r, 429, "quota_exceeded")
+        self.assertEqual(len(ListingRoomService.updates), 1)
+        # The record names its room: copied into another room's metadata (a participant
+        # allowed to set room metadata), it makes that room nobody's.
+        ListingRoomService.rooms = [dict(ListingRoomService.rooms[0], name="copied-room",
+                                         sid="RM_copy")]
+        time.sleep(1.5)
+        listed = srv.get("/v1/sessions", headers=auth)
+        self.assertEqual(listed.body["sessions"], [])  # ada's room is gone from ListRooms
+        r = srv.post("/v1/sessions", {"agents": ["helper"]}, headers=auth)
+        self.assertEqual(r.status, 201, r.body)
+        self.assertHealthy(srv)
+
+
 class LimitsConfigTests(rgtest.RoomgateTestCase):
 
     def check(self, limits):

@@ -4,6 +4,7 @@
 
 #include "check.h"
 #include "core/registry.h"
+#include "livekit/owner.h"
 
 static json_t *ev(const char *kind, const char *room, const char *sid, const char *identity)
 {
@@ -143,7 +144,7 @@ static void test_learned_and_reconcile(void)
 	rooms = json_pack("[{s:s,s:s,s:s,s:s},{s:s,s:s}]", "name", "f", "sid", "RM_2",
 			  "numParticipants", "3", "creationTime", "1700000100", "name", "h", "sid",
 			  "RM_4");
-	fixed = rg_registry_reconcile(r, rooms, mark);
+	fixed = rg_registry_reconcile(r, rooms, NULL, mark);
 	CHECK(rg_registry_state(r, "f") == RG_ROOM_LIVE);
 	CHECK(rg_registry_state(r, "e") == RG_ROOM_NOT_LIVE);
 	CHECK(rg_registry_state(r, "g") == RG_ROOM_LIVE);
@@ -156,7 +157,7 @@ static void test_learned_and_reconcile(void)
 	CHECK_STR(json_string_value(json_object_get(json_array_get(fixed, 1), "was")), "unknown");
 	json_decref(fixed);
 	/* again: nothing left to correct */
-	fixed = rg_registry_reconcile(r, rooms, rg_registry_mark(r));
+	fixed = rg_registry_reconcile(r, rooms, NULL, rg_registry_mark(r));
 	CHECK(json_array_size(fixed) == 1); /* g: live here, not in that list */
 	CHECK_STR(json_string_value(json_object_get(json_array_get(fixed, 0), "room")), "g");
 	CHECK(rg_registry_state(r, "g") == RG_ROOM_NOT_LIVE);
@@ -329,7 +330,7 @@ static void test_list_rooms_names(void)
 	rooms = json_pack("[{s:s,s:s,s:i,s:s,s:s}]", "name", "q", "sid", "RM_Q",
 			  "num_participants", 2, "creation_time", "1700000200", "creation_time_ms",
 			  "1700000200123");
-	fixed = rg_registry_reconcile(r, rooms, rg_registry_mark(r));
+	fixed = rg_registry_reconcile(r, rooms, NULL, rg_registry_mark(r));
 	CHECK(json_array_size(fixed) == 1); /* learned, not corrected */
 	CHECK_STR(json_string_value(json_object_get(json_array_get(fixed, 0), "was")), "unknown");
 	json_decref(fixed);
@@ -338,7 +339,7 @@ static void test_list_rooms_names(void)
 	CHECK(json_integer_value(json_object_get(s, "created_at")) == 1700000200);
 	json_decref(s);
 	json_object_set_new(json_array_get(rooms, 0), "num_participants", json_integer(3));
-	json_decref(rg_registry_reconcile(r, rooms, rg_registry_mark(r)));
+	json_decref(rg_registry_reconcile(r, rooms, NULL, rg_registry_mark(r)));
 	s = one_session(r, "ada");
 	CHECK(json_integer_value(json_object_get(s, "participants")) == 3);
 	CHECK(json_integer_value(json_object_get(s, "created_at")) == 1700000200);
@@ -406,6 +407,92 @@ static void test_bound(void)
 	rg_registry_free(r);
 }
 
+/* The owner recorded in a room's metadata: a registry that lost its owner
+ * (a restart) learns it back from ListRooms, the session counts under the
+ * owner's limits again, and its max_session stands; a record whose MAC does
+ * not verify (a participant rewrote it) is not believed. */
+static void test_owner_record(void)
+{
+	rg_registry *r = rg_registry_new(0), *after = rg_registry_new(0);
+	rg_limits lim = {.live_sessions = 1};
+	json_t *agents = json_pack("[s]", "assistant"), *due, *rec, *rooms, *owners, *s;
+	char *meta = rg_owner_record("secret", "a", "ada", agents, 1800), *forged;
+	rg_usage use;
+	long wait;
+
+	/* a new session: due once live with empty metadata, done when recorded */
+	rg_registry_issued(r, "a", "ada", agents, 4000000000);
+	rg_registry_record_due(r, "a"); /* not live yet */
+	due = rg_registry_unrecorded(r);
+	CHECK(json_array_size(due) == 0);
+	json_decref(due);
+	feed(r, "room_started", "a", "RM_1", NULL);
+	rg_registry_record_due(r, "a");
+	due = rg_registry_unrecorded(r);
+	CHECK(json_array_size(due) == 1);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(due, 0), "owner")), "ada");
+	json_decref(due);
+	rg_registry_recorded(r, "a", "ada");
+	due = rg_registry_unrecorded(r);
+	CHECK(json_array_size(due) == 0);
+	json_decref(due);
+
+	/* the record reads back only for its own room and secret */
+	rec = rg_owner_read("secret", "a", meta);
+	CHECK(rec && !strcmp(json_string_value(json_object_get(rec, "owner")), "ada"));
+	CHECK(json_integer_value(json_object_get(rec, "max_session")) == 1800);
+	CHECK(json_equal(json_object_get(rec, "agents"), agents));
+	json_decref(rec);
+	CHECK(!rg_owner_read("other", "a", meta));
+	CHECK(!rg_owner_read("secret", "b", meta));
+	CHECK(!rg_owner_read("secret", "a", "{\"roomgate\":{\"owner\":\"max\",\"mac\":\"x\"}}"));
+	CHECK(!rg_owner_read("secret", "a", "not json"));
+	CHECK((forged = strdup(meta)) && strstr(forged, "\"ada\""));
+	memcpy(strstr(forged, "\"ada\"") + 1, "max", 3);
+	CHECK(!rg_owner_read("secret", "a", forged));
+	free(forged);
+
+	/* a registry that never saw the token learns the owner from ListRooms */
+	rooms = json_pack("[{s:s,s:s,s:s,s:s}]", "name", "a", "sid", "RM_1", "creation_time",
+			  "1700000000", "metadata", meta);
+	owners = json_pack("{s:o}", "a", rg_owner_read("secret", "a", meta));
+	json_decref(rg_registry_reconcile(after, rooms, owners, rg_registry_mark(after)));
+	s = one_session(after, "ada");
+	CHECK(s && !strcmp(json_string_value(json_object_get(s, "room_name")), "a"));
+	json_decref(s);
+	CHECK(rg_registry_reserve(after, "b", "ada", &lim, 4000000000, 1700000100, &wait, &use) ==
+	      RG_OVER_LIVE);
+	due = rg_registry_overdue(after, 1700000000 + 1800);
+	CHECK(json_array_size(due) == 1);
+	json_decref(due);
+	due = rg_registry_unrecorded(after); /* recorded already */
+	CHECK(json_array_size(due) == 0);
+	json_decref(due);
+	json_decref(owners);
+	json_decref(rooms);
+
+	/* a live room with an owner and empty metadata, seen by ListRooms
+	 * (the webhook went to no one), is due */
+	rg_registry_issued(after, "c", "bob", agents, 4000000000);
+	rooms = json_pack("[{s:s,s:s},{s:s,s:s,s:s}]", "name", "c", "sid", "RM_3", "name", "a",
+			  "sid", "RM_1", "metadata", meta);
+	json_decref(rg_registry_reconcile(after, rooms, NULL, rg_registry_mark(after)));
+	due = rg_registry_unrecorded(after);
+	CHECK(json_array_size(due) == 1);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(due, 0), "room")), "c");
+	json_decref(due);
+	feed(after, "room_finished", "c", "RM_3", NULL);
+	due = rg_registry_unrecorded(after);
+	CHECK(json_array_size(due) == 0);
+	json_decref(due);
+	json_decref(rooms);
+
+	free(meta);
+	json_decref(agents);
+	rg_registry_free(r);
+	rg_registry_free(after);
+}
+
 int main(void)
 {
 	test_lifecycle();
@@ -417,6 +504,7 @@ int main(void)
 	test_limits();
 	test_list_rooms_names();
 	test_dispatched();
+	test_owner_record();
 	test_ids();
 	test_bound();
 	CHECK_DONE();
