@@ -28,13 +28,20 @@ PASSWORDS = {"ada": "ada-password-1", "bob": "bob-password-2", "cy": "cy-passwor
 
 
 class FakeRoomService(http.server.BaseHTTPRequestHandler):
-    """RoomService over Twirp: DeleteRoom recorded, ListRooms empty."""
+    """RoomService over Twirp: every call recorded; ListRooms answers `rooms` (none unless a
+    test sets them), UpdateRoomMetadata sets a listed room's metadata, as LiveKit would."""
     calls = []
+    rooms = []
 
     def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        FakeRoomService.calls.append((self.path, json.loads(body or b"{}")))
-        out = b'{"rooms":[]}' if self.path.endswith("/ListRooms") else b"{}"
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        FakeRoomService.calls.append((self.path, body))
+        if self.path.endswith("/UpdateRoomMetadata"):
+            for room in FakeRoomService.rooms:
+                if room["name"] == body.get("room"):
+                    room["metadata"] = body.get("metadata", "")
+        out = json.dumps({"rooms": FakeRoomService.rooms}
+                         if self.path.endswith("/ListRooms") else {}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(out)))
@@ -219,40 +226,18 @@ class QuotaTests(rgtest.RoomgateTestCase):
         self.assertEqual(sum(1 for c in FakeRoomService.calls if c[1] == {"room": room}), 1)
 
 
-class ListingRoomService(http.server.BaseHTTPRequestHandler):
-    """RoomService over Twirp with rooms: ListRooms answers `rooms`, UpdateRoomMetadata is
-    recorded (and sets the listed room's metadata, as LiveKit would)."""
-    rooms = []
-    updates = []
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-        if self.path.endswith("/UpdateRoomMetadata"):
-            ListingRoomService.updates.append(body)
-            for room in ListingRoomService.rooms:
-                if room["name"] == body.get("room"):
-                    room["metadata"] = body.get("metadata", "")
-        out = json.dumps({"rooms": ListingRoomService.rooms}
-                         if self.path.endswith("/ListRooms") else {}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
-
-    def log_message(self, *args):
-        pass
-
-
 class OwnerRecordTests(rgtest.RoomgateTestCase):
     """The owner of a session is recorded in its room's metadata once LiveKit starts the room,
     so that a roomgate restarted without Redis learns it back from ListRooms: the session is
     listed again, counts under the owner's limits again, and is not recorded twice."""
 
     def test_restart_learns_owners_from_room_metadata(self):
-        ListingRoomService.rooms, ListingRoomService.updates = [], []
-        lk = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ListingRoomService)
-        threading.Thread(target=lk.serve_forever, daemon=True).start()
+        lk = start_fake_livekit()
+        self.addCleanup(setattr, FakeRoomService, "rooms", [])
+
+        def updates():  # of this test's room (other tests' calls are in `calls` too)
+            return [c[1] for c in FakeRoomService.calls
+                    if c[0].endswith("/UpdateRoomMetadata") and c[1].get("room") == room]
         tmp = rgtest.TempDir()
         self.addCleanup(tmp.cleanup)
         self.addCleanup(lk.server_close)
@@ -266,25 +251,25 @@ class OwnerRecordTests(rgtest.RoomgateTestCase):
         r = srv.post("/v1/sessions", {"agents": ["helper"]}, headers=auth)
         self.assertEqual(r.status, 201, r.body)
         room = r.body["room_name"]
-        self.assertEqual(ListingRoomService.updates, [])  # not before LiveKit starts the room
-        ListingRoomService.rooms = [{"name": room, "sid": "RM_own", "num_participants": 1,
+        self.assertEqual(updates(), [])  # not before LiveKit starts the room
+        FakeRoomService.rooms = [{"name": room, "sid": "RM_own", "num_participants": 1,
                                      "creation_time": str(int(time.time())), "metadata": ""}]
         body = Hooks.event("room_started", room, sid="RM_own")
         r = srv.request("POST", "/livekit/webhook", body, headers={"Authorization": webhook_auth(body)},
                         content_type="application/webhook+json")
         self.assertEqual(r.status, 200, r.body)
         deadline = time.time() + 5
-        while not ListingRoomService.updates and time.time() < deadline:
+        while not updates() and time.time() < deadline:
             time.sleep(0.1)
-        self.assertEqual(len(ListingRoomService.updates), 1, "no UpdateRoomMetadata call")
-        update = ListingRoomService.updates[0]
+        self.assertEqual(len(updates()), 1, "no UpdateRoomMetadata call")
+        update = updates()[0]
         self.assertEqual(update["room"], room)
         record = json.loads(update["metadata"])["roomgate"]
         self.assertEqual(record["owner"], "ada")
         self.assertEqual(record["agents"], ["helper-agent"])
         self.assertTrue(record["mac"])
         time.sleep(1.5)  # reconciliations meanwhile see it recorded: no second call
-        self.assertEqual(len(ListingRoomService.updates), 1)
+        self.assertEqual(len(updates()), 1)
         srv.stop()
 
         # A new process: no memory of ada's session but what LiveKit's metadata says.
@@ -302,10 +287,10 @@ class OwnerRecordTests(rgtest.RoomgateTestCase):
         self.assertEqual([s["room_name"] for s in listed.body["sessions"]], [room])
         r = srv.post("/v1/sessions", {"agents": ["helper"]}, headers=auth)
         self.assertError(r, 429, "quota_exceeded")
-        self.assertEqual(len(ListingRoomService.updates), 1)
+        self.assertEqual(len(updates()), 1)
         # The record names its room: copied into another room's metadata (a participant
         # allowed to set room metadata), it makes that room nobody's.
-        ListingRoomService.rooms = [dict(ListingRoomService.rooms[0], name="copied-room",
+        FakeRoomService.rooms = [dict(FakeRoomService.rooms[0], name="copied-room",
                                          sid="RM_copy")]
         time.sleep(1.5)
         listed = srv.get("/v1/sessions", headers=auth)
