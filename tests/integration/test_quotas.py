@@ -1,11 +1,12 @@
 """Per-user limits on sessions with agents (issue quotas), in one process: a
 rule's "limits" (live_sessions, sessions_per_hour, max_session, empty_timeout,
 departure_timeout), the 429 quota_exceeded answers with Retry-After, the use
-shown by GET /v1/profiles, and max_session ending a room through LiveKit's
-RoomService/DeleteRoom.
+shown by GET /v1/profiles, max_session ending a room through LiveKit's
+RoomService/DeleteRoom, and owners recorded in room metadata and learned back
+after a restart.
 
 LiveKit's server API is played by a small Twirp endpoint here that records the
-DeleteRoom calls it gets (ListRooms answers no rooms); webhooks are signed as
+calls it gets (ListRooms answers the rooms a test sets); webhooks are signed as
 LiveKit signs them (test_link.webhook_auth). The same limit against a real
 livekit-server, with a real agent, is in tests/e2e/link.test.mjs.
 """
