@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/fetch.h"
 #include "base/jsonw.h"
 #include "base/util.h"
 #include "livekit/api.h"
@@ -119,32 +120,6 @@ void rg_lk_stats_get(rg_lk_stats *out)
 	out->connections = atomic_load(&api_connects);
 }
 
-typedef struct buf {
-	char *p;
-	size_t n, max;
-	bool overflow;
-} buf;
-
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	buf *b = ud;
-	size_t add = size * nmemb;
-	char *np;
-
-	if (b->n + add > b->max) {
-		b->overflow = true;
-		return 0;
-	}
-	np = realloc(b->p, b->n + add + 1);
-	if (!np)
-		return 0;
-	b->p = np;
-	memcpy(b->p + b->n, ptr, add);
-	b->n += add;
-	b->p[b->n] = '\0';
-	return add;
-}
-
 char *rg_lk_http_base(const char *url)
 {
 	const char *rest = url;
@@ -188,13 +163,6 @@ static rg_err api_token(const rg_livekit *lk, json_t *video, char **out, rg_erro
 	return rc;
 }
 
-/* A call in a background thread gives up when its owner stops. */
-static int on_progress(void *cancel, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-	(void)dt, (void)dn, (void)ut, (void)un;
-	return atomic_load((const atomic_bool *)cancel) ? 1 : 0;
-}
-
 /* One Twirp call: `max` bytes of answer at most, `timeout_ms` in all;
  * `cancel` (may be NULL) set makes it give up. */
 static rg_err lk_call(const rg_livekit *lk, const char *method, json_t *video, const json_t *req,
@@ -206,7 +174,7 @@ static rg_err lk_call(const rg_livekit *lk, const char *method, json_t *video, c
 	const char *base = lk->api_base ? lk->api_base : "";
 	char *url = NULL, *token = NULL, *body = NULL, *authz = NULL;
 	char cerr[CURL_ERROR_SIZE] = "";
-	buf b = {.max = max};
+	rg_curl_buf b = {.max = max};
 	long status = 0, connects = 0;
 	size_t n;
 	CURLcode cc;
@@ -237,7 +205,7 @@ static rg_err lk_call(const rg_livekit *lk, const char *method, json_t *video, c
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, rg_curl_sink);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, cerr);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -250,7 +218,7 @@ static rg_err lk_call(const rg_livekit *lk, const char *method, json_t *video, c
 	if (share)
 		curl_easy_setopt(curl, CURLOPT_SHARE, share);
 	if (cancel) {
-		curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, rg_curl_cancel);
 		curl_easy_setopt(curl, CURLOPT_XFERINFODATA, (void *)cancel);
 		curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	}
