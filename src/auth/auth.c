@@ -71,8 +71,8 @@ static rg_err auth_bearer(const rg_auth_conf *a, rg_attempt *at, const char *aut
 		tok++;
 	if (!strncmp(tok, "rk_", 3))
 		return rg_apikey_authenticate(a->apikeys, a->n_apikeys, tok, user, err);
-	if (a->upstream.enabled && rg_upstream_claims_token(tok))
-		return rg_upstream_verify(&a->upstream, tok, user, err);
+	if (a->n_upstream && rg_upstream_claims_token(tok))
+		return rg_upstream_verify(a->upstream, a->n_upstream, tok, user, err);
 	return rg_session_verify(a, tok, user, err);
 }
 

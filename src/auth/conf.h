@@ -15,7 +15,7 @@
 
 typedef struct rg_auth_conf {
 	rg_users users;
-	rg_upstream upstream;
+	rg_upstream *upstream; size_t n_upstream; /* upstream_jwt: one or a list */
 	rg_proxy_auth proxy;
 	rg_apikey *apikeys; size_t n_apikeys;
 	char *session_secret;

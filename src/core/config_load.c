@@ -300,14 +300,9 @@ static void free_auth(rg_auth_conf *auth)
 	rg_free_secret(auth->session_secret);
 	rg_signer_free(auth->session_signer);
 	rg_users_clear(&auth->users);
-	free(auth->upstream.issuer);
-	rg_cfg_free_strings(auth->upstream.audiences, auth->upstream.n_aud);
-	rg_free_secret(auth->upstream.secret);
-	rg_keys_clear(&auth->upstream.keys);
-	rg_jwks_free(auth->upstream.jwks);
-	free(auth->upstream.claim_id);
-	free(auth->upstream.claim_name);
-	free(auth->upstream.claim_groups);
+	for (size_t i = 0; i < auth->n_upstream; i++)
+		rg_upstream_clear(&auth->upstream[i]);
+	free(auth->upstream);
 	free(auth->proxy.user_header);
 	free(auth->proxy.name_header);
 	free(auth->proxy.groups_header);

@@ -3,8 +3,8 @@
  * embedding) shares. The config, swapped whole on reload and referenced by
  * each request; the mounts it is served from; the password guard (failed-login
  * limits, PBKDF2 slots, cached successes, cleared on reload); the link to
- * LiveKit (the live-room registry and its reconciler thread); the metrics
- * counters.
+ * LiveKit (the live-room registry and its reconciler thread); the keeper of
+ * the identity providers' keys (its thread); the metrics counters.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +46,9 @@ rg_err rg_app_new(rg_config_t *cfg, rg_app_t **out, rg_error *err)
 	if (!app)
 		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
 	pthread_mutex_init(&app->lock, NULL);
-	if (!(app->guard = rg_guard_new()) || !(app->link = rg_link_new(cfg, true))) {
+	if (!(app->guard = rg_guard_new()) || !(app->link = rg_link_new(cfg, true)) ||
+	    !(app->idps = rg_idps_new(cfg))) {
+		rg_link_free(app->link);
 		rg_guard_free(app->guard);
 		free(app);
 		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
@@ -69,6 +71,7 @@ void rg_app_free(rg_app_t *app)
 		free(app->mounts);
 		app->mounts = next;
 	}
+	rg_idps_free(app->idps);
 	rg_link_free(app->link);
 	rg_config_free(app->cfg);
 	rg_guard_free(app->guard);
@@ -81,6 +84,7 @@ void rg_app_set_config(rg_app_t *app, rg_config_t *cfg)
 	rg_config_t *old;
 
 	rg_config_ref(cfg);
+	rg_idps_set_config(app->idps, cfg); /* its key sets take the old ones' keys first */
 	pthread_mutex_lock(&app->lock);
 	old = app->cfg;
 	app->cfg = cfg;

@@ -1,7 +1,8 @@
 /*
  * app.h - an rg_app_t's state, shared by the HTTP layer (app.c): the
  * current config, the mounts, the password guard (failed-login limits), the
- * link to LiveKit (registry), the metrics.
+ * link to LiveKit (registry), the identity providers' key keeper, the
+ * metrics.
  */
 #ifndef RG_HTTP_APP_H
 #define RG_HTTP_APP_H
@@ -12,6 +13,7 @@
 #include <stddef.h>
 
 #include "auth/guard.h"
+#include "core/idps.h"
 #include "core/link.h"
 #include "http/metrics.h"
 #include "roomgate.h"
@@ -33,6 +35,7 @@ struct rg_app {
 	rg_mount *mounts;
 	rg_guard *guard; /* every password check: budgets, PBKDF2 slots, success cache */
 	rg_link *link;   /* webhooks, the live-room registry, its reconciler */
+	rg_idps *idps;   /* the upstream identity providers' keys, kept fresh */
 	atomic_bool access_log; /* the current config's access_log, read per request */
 };
 

@@ -1,12 +1,14 @@
 /*
  * metrics.c - the server's counters (requests by route and status, latency,
- * tokens issued, failed authentications, password checks, LiveKit API calls)
- * and their
- * Prometheus text for GET /metrics. Lock-free: atomics only.
+ * tokens issued, failed authentications, password checks, LiveKit API calls,
+ * identity providers' key fetches) and their Prometheus text for GET
+ * /metrics. Lock-free: atomics only (a key set's counters are read under its
+ * own lock).
  */
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "auth/jwks.h"
 #include "http/metrics.h"
 #include "livekit/api.h"
 
@@ -101,7 +103,57 @@ static void livekit_metrics(FILE *f, rg_link *link)
 		ls.ended_by_limit);
 }
 
-char *rg_metrics_render(rg_metrics *m, rg_link *link)
+/* A Prometheus label value: \\, \" and newlines escaped. */
+static void label(FILE *f, const char *v)
+{
+	for (; v && *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', f);
+		if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+	}
+}
+
+/* One sample of an identity provider's metric. */
+static void idp_sample(FILE *f, const char *name, const rg_upstream *up, const char *outcome,
+		       unsigned long value)
+{
+	fprintf(f, "%s{issuer=\"", name);
+	label(f, up->issuer ? up->issuer : "");
+	if (outcome)
+		fprintf(f, "\",outcome=\"%s", outcome);
+	fprintf(f, "\"} %lu\n", value);
+}
+
+/* The upstream JWT providers' remote key sets: fetches by outcome, keys held. */
+static void idp_metrics(FILE *f, const rg_config_t *cfg)
+{
+	const rg_upstream *ups = cfg->auth.upstream;
+	rg_jwks_status st;
+
+	fputs("# HELP roomgate_idp_key_fetches_total Fetches of identity providers' keys "
+	      "(discovery and JWKS), by issuer and outcome.\n"
+	      "# TYPE roomgate_idp_key_fetches_total counter\n", f);
+	for (size_t i = 0; i < cfg->auth.n_upstream; i++) {
+		if (!ups[i].jwks)
+			continue;
+		rg_jwks_status_get(ups[i].jwks, &st);
+		idp_sample(f, "roomgate_idp_key_fetches_total", &ups[i], "ok", st.refreshes);
+		idp_sample(f, "roomgate_idp_key_fetches_total", &ups[i], "failed", st.failures);
+	}
+	fputs("# HELP roomgate_idp_keys Keys held per identity provider (0: its tokens get 503).\n"
+	      "# TYPE roomgate_idp_keys gauge\n", f);
+	for (size_t i = 0; i < cfg->auth.n_upstream; i++) {
+		if (!ups[i].jwks)
+			continue;
+		rg_jwks_status_get(ups[i].jwks, &st);
+		idp_sample(f, "roomgate_idp_keys", &ups[i], NULL, st.keys);
+	}
+}
+
+char *rg_metrics_render(rg_metrics *m, rg_link *link, const rg_config_t *cfg)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -146,6 +198,8 @@ char *rg_metrics_render(rg_metrics *m, rg_link *link)
 		   "roomgate_password_cache_hits_total %lu\n",
 		atomic_load(&m->password_checks), atomic_load(&m->password_cache_hits));
 	livekit_metrics(f, link);
+	if (cfg)
+		idp_metrics(f, cfg);
 	fclose(f);
 	return buf;
 }

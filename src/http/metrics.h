@@ -6,6 +6,7 @@
 
 #include <stdatomic.h>
 
+#include "core/config.h"
 #include "core/link.h"
 
 /* The routes counted apart (router.c maps paths to them). */
@@ -32,6 +33,7 @@ void rg_metrics_password_checked(rg_metrics *m);
 void rg_metrics_password_cached(rg_metrics *m);
 void rg_metrics_record(rg_metrics *m, int route, int status, double secs);
 /* Prometheus text exposition format (malloc'd; NULL if out of memory). */
-char *rg_metrics_render(rg_metrics *m, rg_link *link /* may be NULL */);
+char *rg_metrics_render(rg_metrics *m, rg_link *link /* may be NULL */,
+			const rg_config_t *cfg /* may be NULL */);
 
 #endif

@@ -76,6 +76,17 @@ char *rg_error_body(const char *code, const char *message)
 	return s;
 }
 
+/* Whether a message may stand in a quoted header value: no quote, no
+ * backslash, no control character (a message may quote a token's own text,
+ * e.g. its alg or typ, and must not end the header or start another). */
+static bool header_safe(const char *s)
+{
+	for (; *s; s++)
+		if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
 void rg_respond_error(rg_ctx *c, const rg_error *err)
 {
 	int status = rg_err_status(err->err);
@@ -91,7 +102,7 @@ void rg_respond_error(rg_ctx *c, const rg_error *err)
 			rg_add_header(c,
 				      "WWW-Authenticate: Bearer realm=\"roomgate\", error=\"invalid_token\", "
 				      "error_description=\"%s\"",
-				      strchr(msg, '"') ? "invalid token" : msg);
+				      header_safe(msg) ? msg : "invalid token");
 		else
 			rg_add_header(c, "WWW-Authenticate: Bearer realm=\"roomgate\"");
 	}

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth/jwks.h"
 #include "base/error.h"
 #include "base/net.h"
 #include "core/config.h"
@@ -50,10 +51,33 @@ static bool origin_allowed(const rg_config_t *cfg, const char *origin)
 	return false;
 }
 
+/* Which upstream JWT providers can verify tokens now (keys have arrived). */
+static json_t *idp_health(const rg_config_t *cfg)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; list && i < cfg->auth.n_upstream; i++) {
+		const rg_upstream *up = &cfg->auth.upstream[i];
+		rg_jwks_status st = {.ready = true, .keys = up->keys.n + (up->secret ? 1 : 0)};
+		if (up->jwks) {
+			size_t local = st.keys;
+			rg_jwks_status_get(up->jwks, &st);
+			st.keys += local;
+			st.ready = st.ready || local;
+		}
+		json_array_append_new(
+			list, json_pack("{s:s?,s:s,s:b,s:I}", "issuer", up->issuer, "keys_from",
+					!up->jwks ? "config" : st.discovery ? "discovery" : "jwks_url",
+					"ready", st.ready, "keys", (json_int_t)st.keys));
+	}
+	return list;
+}
+
 static void healthz(rg_ctx *c)
 {
 	rg_link_stats ls;
 	rg_shared *shared;
+	json_t *body;
 
 	if (strcmp(c->req->method, "GET") && strcmp(c->req->method, "HEAD")) {
 		method_not_allowed(c, "GET, HEAD");
@@ -63,11 +87,15 @@ static void healthz(rg_ctx *c)
 	/* LiveKit down is not roomgate down: the status stays ok; so is Redis
 	 * down (every replica shares it), but the answer says so */
 	shared = rg_link_shared(c->app->link);
-	rg_respond_json(c, 200,
-			json_pack("{s:s,s:{s:b,s:I},s:{s:s,s:s*}}", "status", "ok", "registry",
-				  "synced", ls.synced, "live_rooms", (json_int_t)ls.live_rooms,
-				  "state", "store", shared ? "redis" : "memory", "redis",
-				  shared ? (rg_shared_ping(shared) ? "up" : "down") : NULL));
+	body = json_pack("{s:s,s:{s:b,s:I},s:{s:s,s:s*}}", "status", "ok", "registry", "synced",
+			 ls.synced, "live_rooms", (json_int_t)ls.live_rooms, "state", "store",
+			 shared ? "redis" : "memory", "redis",
+			 shared ? (rg_shared_ping(shared) ? "up" : "down") : NULL);
+	/* an identity provider without keys is not roomgate down either: its
+	 * tokens get 503, every other method works */
+	if (body && c->cfg->auth.n_upstream)
+		json_object_set_new(body, "upstream_jwt", idp_health(c->cfg));
+	rg_respond_json(c, 200, body);
 }
 
 static void metrics(rg_ctx *c)
@@ -78,7 +106,7 @@ static void metrics(rg_ctx *c)
 		method_not_allowed(c, "GET");
 		return;
 	}
-	if ((text = rg_metrics_render(&c->app->metrics, c->app->link)))
+	if ((text = rg_metrics_render(&c->app->metrics, c->app->link, c->cfg)))
 		rg_respond_body(c, 200, "text/plain; version=0.0.4; charset=utf-8", text);
 }
 

@@ -1,13 +1,20 @@
 /*
  * jwt.c - the checks every JWT that roomgate reads goes through: the two
  * JSON parts decode (nested at most RG_MAX_JSON_DEPTH), no critical header
- * extension (crit, b64), exp/nbf with RG_LEEWAY, and HS256 verification
- * with a plain secret (libjwt) for tokens from elsewhere (`token inspect`).
+ * extension (crit, b64), exp/nbf with RG_LEEWAY, HS256 verification with a
+ * plain secret (libjwt) for tokens from elsewhere (`token inspect`), and
+ * the HS/RS/ES signature check of upstream JWTs (OpenSSL EVP).
  * Below both sign.c and token.c.
  */
 #include <jwt.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "base/error.h"
 #include "base/util.h"
@@ -49,6 +56,98 @@ const char *rg_jwt_header_refused(const json_t *header)
 	if (json_object_get(header, "b64"))
 		return "token header has b64 (unencoded payload), which roomgate does not accept";
 	return NULL;
+}
+
+/* SHA-256/384/512 by the alg's size. */
+static const char *alg_digest(jwt_alg_t alg)
+{
+	static const char *const names[] = {"SHA256", "SHA384", "SHA512"};
+
+	return names[(alg - JWT_ALG_HS256) % 3];
+}
+
+static bool hmac_ok(const unsigned char *in, size_t inlen, const unsigned char *sig,
+		    size_t siglen, jwt_alg_t alg, const char *key, size_t keylen)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	size_t maclen = 0;
+
+	if (!EVP_Q_mac(NULL, "HMAC", NULL, alg_digest(alg), NULL, key, keylen, in, inlen, mac,
+		       sizeof(mac), &maclen))
+		return false;
+	return maclen == siglen && !CRYPTO_memcmp(mac, sig, siglen);
+}
+
+/* A JOSE ECDSA signature (r||s, each n bytes) as DER; NULL if malformed. */
+static unsigned char *ecdsa_der(const unsigned char *sig, size_t siglen, size_t n, int *derlen)
+{
+	ECDSA_SIG *es = ECDSA_SIG_new();
+	BIGNUM *r = BN_bin2bn(sig, (int)n, NULL), *s = BN_bin2bn(sig + n, (int)n, NULL);
+	unsigned char *der = NULL;
+
+	*derlen = 0;
+	if (siglen != 2 * n || !es || !r || !s || !ECDSA_SIG_set0(es, r, s)) {
+		BN_free(r);
+		BN_free(s);
+		ECDSA_SIG_free(es);
+		return NULL;
+	}
+	*derlen = i2d_ECDSA_SIG(es, &der);
+	ECDSA_SIG_free(es);
+	return *derlen > 0 ? der : NULL;
+}
+
+static bool pubkey_ok(const unsigned char *in, size_t inlen, const unsigned char *sig,
+		      size_t siglen, jwt_alg_t alg, const char *pem, size_t pemlen)
+{
+	static const int curve_bits[] = {256, 384, 521};
+	BIO *bio = BIO_new_mem_buf(pem, (int)pemlen);
+	EVP_PKEY *pk = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+	EVP_MD_CTX *ctx = NULL;
+	unsigned char *der = NULL;
+	int derlen = 0;
+	bool ec = alg >= JWT_ALG_ES256, ok = false;
+
+	if (!pk || EVP_PKEY_get_base_id(pk) != (ec ? EVP_PKEY_EC : EVP_PKEY_RSA))
+		goto out;
+	if (ec) {
+		int bits = curve_bits[alg - JWT_ALG_ES256];
+		if (EVP_PKEY_get_bits(pk) != bits ||
+		    !(der = ecdsa_der(sig, siglen, (size_t)(bits + 7) / 8, &derlen)))
+			goto out;
+	}
+	ok = (ctx = EVP_MD_CTX_new()) &&
+	     EVP_DigestVerifyInit_ex(ctx, NULL, alg_digest(alg), NULL, NULL, pk, NULL) == 1 &&
+	     EVP_DigestVerify(ctx, ec ? der : sig, ec ? (size_t)derlen : siglen, in, inlen) == 1;
+out:
+	OPENSSL_free(der);
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+	BIO_free(bio);
+	return ok;
+}
+
+bool rg_jwt_signature_ok(const char *token, jwt_alg_t alg, const char *key, size_t keylen)
+{
+	const char *d1 = strchr(token, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+	unsigned char *sig;
+	size_t siglen = 0;
+	bool ok = false;
+
+	if (!d2 || !key || alg < JWT_ALG_HS256 || alg > JWT_ALG_ES512)
+		return false;
+	if (!(sig = rg_b64_decode(d2 + 1, strlen(d2 + 1), &siglen)) || !siglen) {
+		free(sig);
+		return false;
+	}
+	if (alg <= JWT_ALG_HS512)
+		ok = hmac_ok((const unsigned char *)token, (size_t)(d2 - token), sig, siglen, alg, key,
+			     keylen);
+	else
+		ok = pubkey_ok((const unsigned char *)token, (size_t)(d2 - token), sig, siglen, alg,
+			       key, keylen);
+	free(sig);
+	return ok;
 }
 
 rg_err rg_jwt_check_times(const json_t *payload, time_t now, rg_error *err)

@@ -5,6 +5,8 @@
 #define RG_LIVEKIT_JWT_H
 
 #include <jansson.h>
+#include <jwt.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <time.h>
 
@@ -21,6 +23,13 @@ bool rg_jwt_parts_ok(const char *jwt);
  * understands none; "b64" (RFC 7797, an unencoded payload) is refused with
  * or without "crit". NULL on success, else why. */
 const char *rg_jwt_header_refused(const json_t *header);
+/* The signature of the compact JWS `token` under `alg` (HS*, RS*, ES*;
+ * never none) with `key`: an HMAC secret of keylen bytes for HS*, a PEM
+ * public key for RS* (PKCS#1 v1.5, an RSA key) and ES* (the JOSE r||s
+ * signature, a key on the curve the alg names). OpenSSL's EVP verify, so
+ * that the header's typ is the caller's to judge (libjwt 1.x refuses every
+ * typ but JWT, RFC 9068's at+jwt too). */
+bool rg_jwt_signature_ok(const char *token, jwt_alg_t alg, const char *key, size_t keylen);
 /* A JWT payload's exp (required, integer) and nbf (optional, integer) at
  * `now`, with RG_LEEWAY: one check for every token roomgate signs. */
 rg_err rg_jwt_check_times(const json_t *payload, time_t now, rg_error *err);

@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	tok = strndup((const char *)data, size);
 	if (!tok)
 		return 0;
-	if (!rg_upstream_verify(&cfg->auth.upstream, tok, &user, &err))
+	if (!rg_upstream_verify(cfg->auth.upstream, cfg->auth.n_upstream, tok, &user, &err))
 		rg_user_clear(&user);
 	free(tok);
 	return 0;

@@ -349,17 +349,17 @@ export function expect401Bearer(res, descRe, code = 'invalid_credentials') {
 
 // ------------------------------------------------------------- JWKS server
 
-// A JWKS endpoint on loopback whose key set can be changed while it runs;
-// counts the fetches it serves.
+// A JWKS endpoint on loopback whose key set (and answer headers, e.g.
+// Cache-Control) can be changed while it runs; counts the fetches it serves.
 export async function startJwks(keys = []) {
-  const state = { keys: [...keys], fetches: 0, fetchTimes: [], status: 200 };
+  const state = { keys: [...keys], fetches: 0, fetchTimes: [], status: 200, headers: {} };
   const srv = http.createServer((req, res) => {
     if (req.url !== '/certs') { res.writeHead(404); res.end(); return; }
     state.fetches++;
     state.fetchTimes.push(Date.now());
     if (state.status === 'hang') return; // accept, read, never answer
     if (state.status !== 200) { res.writeHead(state.status); res.end('unavailable'); return; }
-    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.writeHead(200, { 'Content-Type': 'application/json', ...state.headers });
     res.end(JSON.stringify({ keys: state.keys.map((k) => k.jwk || k) }));
   });
   await new Promise((r) => srv.listen(0, '127.0.0.1', r));
