@@ -375,6 +375,18 @@ export async function startJwks(keys = []) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Polls `fn` (may be async) until it returns a truthy value, which it
+// returns; fails the test after `ms` saying `what`.
+export async function until(fn, ms, what) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) assert.fail(`not within ${ms} ms: ${what}`);
+    await sleep(50);
+  }
+}
+
 // Waits until the next whole second of the wall clock has begun, plus a bit:
 // roomgate's JWKS refresh limit counts in whole seconds.
 export async function nextSecond() {

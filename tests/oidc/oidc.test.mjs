@@ -13,7 +13,7 @@ import http from 'node:http';
 import { SignJWT, createRemoteJWKSet, jwtVerify, generateKeyPair, exportJWK } from 'jose';
 import {
   startServer, baseConfig, PROBE_PROFILE, RULES, bearer, tokenRequest, expectToken, expectError,
-  expect401Bearer, request, sleep, apikeyCreate,
+  expect401Bearer, request, sleep, until, apikeyCreate,
 } from '../integration/rg.mjs';
 import { startIdp, newKey, freePort, CLIENT_ID } from './idp.mjs';
 
@@ -50,15 +50,6 @@ const forge = (key, claims) => new SignJWT({ sub: 'forged', aud: 'roomgate', ...
   .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
   .setIssuedAt().setExpirationTime('5m').sign(key.privateKey);
 
-async function until(fn, ms, what) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) assert.fail(`not within ${ms} ms: ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('a provider configured by its issuer alone', () => {
   test('discovery finds the keys: the provider\'s access tokens are accepted, claims mapped', async () => {
