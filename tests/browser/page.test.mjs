@@ -29,7 +29,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  WEB, SHOTS, here, apiLogin, checkPrerequisites, freePort, httpStatus, jwtClaims, noHorizontalScroll,
+  WEB, SHOTS, here, apiLogin, axeClean, checkPrerequisites, freePort, httpStatus, jwtClaims, noHorizontalScroll,
   openBrowser, sendWebhook, startRoomgate,
 } from './lib.mjs';
 
@@ -78,6 +78,7 @@ test('the page loads from roomgate with no console errors and shows the dev hint
   const hosts = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).host));
   for (const host of hosts) assert.equal(`http://${host}`, base);
   await page.screenshot({ path: join(SHOTS, 'signin.png') });
+  await axeClean(page, 'signed out');
   watch.check('load');
 });
 
@@ -128,6 +129,9 @@ test('sign in as demo/demo: Tab to the button, Enter submits; profiles list "ass
   await page.reload();
   await page.locator('#app-view').waitFor({ state: 'visible' });
   await page.locator('.profile[data-profile="assistant"]').waitFor();
+  // The signed-in page has its own h1 (the sign-in form's is hidden now).
+  assert.equal(await page.locator('h1:visible').count(), 1);
+  assert.equal(await page.locator('h1:visible').innerText(), 'Start an agent session');
   watch.check('sign in');
 });
 
@@ -185,10 +189,16 @@ test('start a session with language=fr: room, agents and token on screen match t
   assert.match(marked, /"roomConfig": \{/);
   assert.match(marked, /"agentName": "assistant"/);
 
-  // A ready curl command for the same request.
+  // A ready curl command for the same request, with a placeholder for the sign-in token:
+  // that token is nowhere on the page.
   const curl = await page.textContent('#curl');
   assert.ok(curl.includes(`${base}/v1/sessions`), curl);
-  assert.match(curl, /Authorization: Bearer ey/);
+  assert.ok(curl.includes('-H "Authorization: Bearer $ROOMGATE_TOKEN"'), curl);
+  const signin = await page.evaluate(() => JSON.parse(sessionStorage.getItem('roomgate.auth')).token);
+  await page.$$eval('#result details', (ds) => ds.forEach((d) => { d.open = true; }));
+  assert.ok(!(await page.evaluate(() => document.body.innerText)).includes(signin), 'the sign-in token is shown');
+  assert.ok(!(await page.evaluate(() => document.body.innerText)).includes(signin.split('.')[2]), 'its signature is shown');
+  await page.$$eval('#result details:not(#claims-details)', (ds) => ds.forEach((d) => { d.open = false; }));
   assert.ok(curl.includes(`-d '${JSON.stringify({ agents: ['assistant'], metadata: { language: 'fr' }, participant_name: 'Browser Test' })}'`));
 
   // Copy buttons put exactly that text on the clipboard.
@@ -198,6 +208,7 @@ test('start a session with language=fr: room, agents and token on screen match t
   await page.click('#copy-curl');
   await page.locator('#copy-status', { hasText: 'curl command copied' }).waitFor();
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), curl);
+  await axeClean(page, 'signed in, a session started');
   watch.check('start session');
 });
 
@@ -285,7 +296,8 @@ test('sign in by pasting a bearer token; a bad one is refused readably', async (
   await page.click('#start-session');
   assert.equal((await response).status(), 201);
   await page.locator('#result').waitFor({ state: 'visible' });
-  assert.match(await page.textContent('#curl'), new RegExp(`Bearer ${access.replace(/[.]/g, '\\.')}`));
+  assert.ok(!(await page.textContent('#curl')).includes(access), 'the pasted token in the curl command');
+  assert.match(await page.textContent('#curl'), /Bearer \$ROOMGATE_TOKEN/);
   watch.check('bearer token');
 });
 
