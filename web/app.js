@@ -1,8 +1,8 @@
 // roomgate's web page: sign in, pick an agent profile, start a session (a new
 // unique LiveKit room whose token dispatches the agent), inspect the token and
 // join the room with livekit-client (vendored in vendor/, loaded on demand);
-// talk in the room (mute, hang up) and hear why a call ended; list the
-// caller's live sessions and end them.
+// talk in the room (mute, hang up) and hear why a call ended; see the
+// caller's limits; list the caller's live sessions and end them.
 //
 // Plain ES module, no framework, no build step. Server data only ever reaches
 // the DOM as text (textContent / text nodes), never as HTML. The roomgate
@@ -155,6 +155,15 @@ function withWait(message, retryAfter) {
   if (m) return sentence(message.replace(stated, `in ${waitPhrase(Number(m[1]))}`));
   const secs = Number.parseInt(retryAfter ?? '', 10);
   return `${sentence(message)} ${Number.isFinite(secs) && secs > 0 ? `Try again in ${waitPhrase(secs)}.` : 'Try again later.'}`;
+}
+
+// A duration from the API (seconds) for the limits box: "20 s", "2 min", "1 h 30 min".
+function humanDuration(secs) {
+  const s = Math.round(Number(secs));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return s % 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s / 60} min`;
+  const min = Math.round(s / 60);
+  return min % 60 ? `${Math.floor(min / 60)} h ${min % 60} min` : `${min / 60} h`;
 }
 
 async function busy(button, label, fn) {
@@ -336,6 +345,7 @@ function signOut(message) {
   $('session-form').reset();
   $('meta-rows').replaceChildren();
   $('profiles').replaceChildren();
+  renderLimits(null);
   lastMode = null;
   const box = $('signin-error');
   if (message) showError(box, 'Signed out', message); else clearError(box);
@@ -409,6 +419,7 @@ async function enterApp() {
   }
   state.me = me;
   renderWhoami(me.user || {});
+  renderLimits(me.limits);
   if (sameUser) { // the form, the session and the call stay as they are
     startSessionsRefresh();
     return;
@@ -435,6 +446,48 @@ function renderWhoami(user) {
   }
   if (user.method) bits.push(`via ${user.method}`);
   $('who-meta').textContent = bits.join(' · ');
+}
+
+// The rule's limits and the caller's use of them (GET /v1/profiles "limits",
+// null without limits), beside the Start button.
+function renderLimits(limits) {
+  const list = $('limits-list');
+  list.replaceChildren();
+  if (!limits || typeof limits !== 'object') { show($('limits'), false); return; }
+  const used = limits.used && typeof limits.used === 'object' ? limits.used : {};
+  const rows = [];
+  if (limits.live_sessions) {
+    const n = Number(used.live_sessions) || 0;
+    rows.push(['live_sessions', 'Live sessions', `${n} of ${limits.live_sessions} in use`, n >= limits.live_sessions]);
+  }
+  if (limits.sessions_per_hour) {
+    const left = used.sessions_left;
+    rows.push(['sessions_per_hour', 'New sessions per hour',
+      typeof left === 'number' ? `${left} of ${limits.sessions_per_hour} left` : String(limits.sessions_per_hour), left === 0]);
+  }
+  if (limits.max_session) rows.push(['max_session', 'Longest session, then ended', humanDuration(limits.max_session), false]);
+  if (limits.empty_timeout) rows.push(['empty_timeout', 'Room closes if nobody joins in', humanDuration(limits.empty_timeout), false]);
+  if (limits.departure_timeout) rows.push(['departure_timeout', 'Room closes after everyone left', humanDuration(limits.departure_timeout), false]);
+  for (const [key, label, value, full] of rows) {
+    list.append(h('div', { className: 'limit', dataset: { limit: key, full } },
+      h('dt', { text: label }), h('dd', { text: value })));
+  }
+  show($('limits'), rows.length > 0);
+}
+
+// Fetches the limits again after something that may change their use.
+let limitsSeq = 0;
+async function refreshLimits() {
+  if (!state.me?.limits || !state.token || state.authLost) return;
+  const mine = ++limitsSeq;
+  let me;
+  try { me = await api('v1/profiles'); } catch (err) {
+    if (err instanceof ApiError && err.status === 401 && mine === limitsSeq) authFailed(err);
+    return; // the box keeps the last figures
+  }
+  if (mine !== limitsSeq || !state.me || state.authLost) return;
+  state.me.limits = me.limits;
+  renderLimits(me.limits);
 }
 
 const OTHER = '\u0000other';
@@ -606,10 +659,12 @@ async function onStartSession(ev) {
       leaveRoom();
       showSession(res, body);
       refreshSessions();
+      refreshLimits();
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) { authFailed(err); return; }
       const title = err instanceof ApiError && err.status === 403 ? 'Not allowed by policy' : 'Could not start the session';
       showError(box, title, err);
+      if (err instanceof ApiError && err.status === 429) refreshLimits();
     }
   });
 }
@@ -842,6 +897,7 @@ function renderSessions(sessions) {
   const json = JSON.stringify(sessions);
   if (json === live.shown) return;
   const before = live.shown === null ? -1 : JSON.parse(live.shown).length;
+  if (live.shown !== null) refreshLimits(); // a room that started or ended changes the use
   live.shown = json;
   const list = $('sessions');
   const focused = list.contains(document.activeElement) ? document.activeElement.closest('[data-room]')?.dataset.room : null;
@@ -911,6 +967,7 @@ async function onEndSession(ev) {
   });
   if (!state.token || state.authLost) return;
   await refreshSessions();
+  refreshLimits();
   if (ended) {
     $('sessions-status').textContent = `Ended ${room}`;
     if (!document.activeElement || document.activeElement === document.body) $('sessions-title').focus();

@@ -132,6 +132,8 @@ test('sign in as demo/demo: Tab to the button, Enter submits; profiles list "ass
   // The signed-in page has its own h1 (the sign-in form's is hidden now).
   assert.equal(await page.locator('h1:visible').count(), 1);
   assert.equal(await page.locator('h1:visible').innerText(), 'Start an agent session');
+  // The dev rule has no limits: no limits box.
+  assert.ok(await page.isHidden('#limits'));
   watch.check('sign in');
 });
 
