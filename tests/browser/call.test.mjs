@@ -27,8 +27,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  WEB, SHOTS, CHROMIUM_MEDIA_ARGS, axeClean, checkPrerequisites, freePorts, httpStatus, livekitServerBin,
-  noHorizontalScroll, openBrowser, roomService, sleep, startLivekit, startRoomgate, tempDir,
+  WEB, SHOTS, CHROMIUM_MEDIA_ARGS, atPhoneWidth, axeClean, checkPrerequisites, freePorts, httpStatus, livekitServerBin,
+  openBrowser, roomService, sleep, startLivekit, startRoomgate, tempDir,
 } from './lib.mjs';
 
 const AGENT_WAIT_S = 3;
@@ -163,12 +163,7 @@ test('no agent joins: after the wait the page says so and what it takes', async 
   await page.locator('#room-panel').screenshot({ path: join(SHOTS, 'call-no-agent-dark.png') });
   await axeClean(page, 'in a call, no agent, dark');
   await page.emulateMedia({ colorScheme: 'light' });
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.waitForTimeout(100);
-  const m = await noHorizontalScroll(page);
-  assert.ok(m.scrollWidth <= m.clientWidth, `horizontal scroll at 390 px: ${JSON.stringify(m)}`);
-  await page.locator('#room-panel').screenshot({ path: join(SHOTS, 'call-phone.png') });
-  await page.setViewportSize({ width: 1280, height: 900 });
+  await atPhoneWidth(page, 'in a call', () => page.locator('#room-panel').screenshot({ path: join(SHOTS, 'call-phone.png') }));
   watch.check('no agent');
 });
 

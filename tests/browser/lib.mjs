@@ -196,6 +196,17 @@ export async function axeClean(page, what) {
   assert.deepEqual(violations, [], `axe violations (${what}):\n${JSON.stringify(violations, null, 2)}`);
 }
 
+// At phone width (390x844): no horizontal scroll; then `shoot()` (screenshots, optional),
+// and back to 1280x900.
+export async function atPhoneWidth(page, what, shoot) {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(100);
+  const m = await noHorizontalScroll(page);
+  assert.ok(m.scrollWidth <= m.clientWidth, `horizontal scroll at 390 px (${what}): ${JSON.stringify(m)}`);
+  await shoot?.();
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
 export async function noHorizontalScroll(page) {
   return page.evaluate(() => ({
     scrollWidth: document.documentElement.scrollWidth,

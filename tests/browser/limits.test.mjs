@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  WEB, SHOTS, addUser, axeClean, checkPrerequisites, freePort, httpStatus, noHorizontalScroll, openBrowser,
+  WEB, SHOTS, addUser, atPhoneWidth, axeClean, checkPrerequisites, freePort, httpStatus, openBrowser,
   startRoomgate, tempDir,
 } from './lib.mjs';
 
@@ -162,12 +162,7 @@ test('over live_sessions: the 429 message once, with its wait in words', async (
   assert.equal(await alert.getAttribute('role'), 'alert');
   await axeClean(page, 'limit reached');
   await page.locator('.session-card').screenshot({ path: join(SHOTS, 'limits-429.png') });
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.waitForTimeout(100);
-  const m = await noHorizontalScroll(page);
-  assert.ok(m.scrollWidth <= m.clientWidth, `horizontal scroll at 390 px: ${JSON.stringify(m)}`);
-  await page.locator('.session-card').screenshot({ path: join(SHOTS, 'limits-429-phone.png') });
-  await page.setViewportSize({ width: 1280, height: 900 });
+  await atPhoneWidth(page, 'limit reached', () => page.locator('.session-card').screenshot({ path: join(SHOTS, 'limits-429-phone.png') }));
   watch.check('live_sessions 429');
   watch.allowed = [];
 });

@@ -29,7 +29,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  WEB, SHOTS, here, apiLogin, axeClean, checkPrerequisites, freePort, httpStatus, jwtClaims, noHorizontalScroll,
+  WEB, SHOTS, here, apiLogin, atPhoneWidth, axeClean, checkPrerequisites, freePort, httpStatus, jwtClaims, noHorizontalScroll,
   openBrowser, sendWebhook, startRoomgate,
 } from './lib.mjs';
 
@@ -433,12 +433,7 @@ test('End with no LiveKit server reachable: the 502 message once, and the row st
   await page.locator('#sessions-card').screenshot({ path: join(SHOTS, 'sessions-end-failed-dark.png') });
   await page.emulateMedia({ colorScheme: 'light' });
 
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.waitForTimeout(100);
-  const m = await noHorizontalScroll(page);
-  assert.ok(m.scrollWidth <= m.clientWidth, `horizontal scroll at 390 px: ${JSON.stringify(m)}`);
-  await page.locator('#sessions-card').screenshot({ path: join(SHOTS, 'sessions-phone.png') });
-  await page.setViewportSize({ width: 1280, height: 900 });
+  await atPhoneWidth(page, 'live sessions', () => page.locator('#sessions-card').screenshot({ path: join(SHOTS, 'sessions-phone.png') }));
   watch.check('end session');
   watch.allowed = [];
 });
