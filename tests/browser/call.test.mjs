@@ -27,7 +27,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  WEB, SHOTS, CHROMIUM_MEDIA_ARGS, atPhoneWidth, axeClean, checkPrerequisites, freePorts, httpStatus, livekitServerBin,
+  WEB, SHOTS, CHROMIUM_MEDIA_ARGS, atPhoneWidth, axeClean, checkPrerequisites, httpStatus, livekitPorts, livekitServerBin,
   openBrowser, roomService, sleep, startLivekit, startRoomgate, tempDir,
 } from './lib.mjs';
 
@@ -72,11 +72,21 @@ before(async () => {
   checkPrerequisites();
   lkBin = livekitServerBin();
   tmp = tempDir('roomgate-call-');
-  const [port, tcp, udp] = freePorts(2, 1);
-  lkPorts = { port, tcp, udp };
-  roomgate = await startRoomgate(['--dev', '--web', WEB], { LIVEKIT_URL: `ws://127.0.0.1:${port}` });
-  base = roomgate.base;
-  lk = await startLivekit(lkBin, { ...lkPorts, webhook: `${base}/livekit/webhook`, dir: tmp.dir });
+  // roomgate must know LiveKit's URL and LiveKit roomgate's webhook URL: a port taken before
+  // LiveKit binds it means both again, on new ports (three tries, as tests/e2e/run).
+  for (let attempt = 1; ; attempt++) {
+    lkPorts = await livekitPorts();
+    roomgate = await startRoomgate(['--dev', '--web', WEB], { LIVEKIT_URL: `ws://127.0.0.1:${lkPorts.port}` });
+    base = roomgate.base;
+    try {
+      lk = await startLivekit(lkBin, { ...lkPorts, webhook: `${base}/livekit/webhook`, dir: tmp.dir });
+      break;
+    } catch (err) {
+      await roomgate.stop();
+      if (attempt === 3 || !/address already in use/.test(err.message)) throw err;
+      console.log(`livekit-server did not start on ${JSON.stringify(lkPorts)} (attempt ${attempt}): a port was taken; new ports`);
+    }
+  }
   mkdirSync(SHOTS, { recursive: true });
   browser = await openBrowser({ args: CHROMIUM_MEDIA_ARGS, permissions: ['microphone'], origin: base });
   ({ page, watch } = browser);

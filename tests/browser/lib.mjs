@@ -12,6 +12,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import dgram from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -251,10 +252,28 @@ export function livekitServerBin() {
   return bin;
 }
 
-// Free loopback ports: TCP ones, then UDP ones (tests/e2e/free-ports.mjs).
-export function freePorts(tcp, udp) {
-  return execFileSync(process.execPath, [join(repo, 'tests/e2e/free-ports.mjs'), String(tcp), String(udp)], { encoding: 'utf8' })
-    .trim().split(' ').map(Number);
+// LiveKit's ports { port, tcp, udp }: HTTP/signal and RTC over TCP, free on every interface
+// (LiveKit binds its RTC ports on all of them), and RTC over UDP. They are picked below the
+// kernel's ephemeral range, where no outgoing connection can take one between this check and
+// LiveKit's bind (a busy machine makes that race frequent inside the range).
+export async function livekitPorts() {
+  let low = 32768;
+  try { low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low; } catch { /* not Linux */ }
+  const base = Math.min(low, 32768) - 12000; // 12000 ports below the range, 20768-32767 by default
+  const free = (port, kind) => new Promise((ok) => {
+    const s = kind === 'udp' ? dgram.createSocket('udp4') : createServer();
+    s.once('error', () => ok(false));
+    const done = () => s.close(() => ok(true));
+    if (kind === 'udp') s.bind(port, '0.0.0.0', done); else s.listen(port, '0.0.0.0', done);
+  });
+  const picked = [];
+  while (picked.length < 3) {
+    const port = base + Math.floor(Math.random() * 12000);
+    if (picked.includes(port)) continue;
+    if (await free(port, picked.length < 2 ? 'tcp' : 'udp')) picked.push(port);
+  }
+  const [port, tcp, udp] = picked;
+  return { port, tcp, udp };
 }
 
 // livekit-server --dev (keys devkey / secret) on the given loopback ports, TURN off, its
