@@ -1,7 +1,8 @@
 // roomgate's web page: sign in, pick an agent profile, start a session (a new
 // unique LiveKit room whose token dispatches the agent), inspect the token and
 // join the room with livekit-client (vendored in vendor/, loaded on demand);
-// list the caller's live sessions and end them.
+// talk in the room (mute, hang up) and hear why a call ended; see the
+// caller's limits; list the caller's live sessions and end them.
 //
 // Plain ES module, no framework, no build step. Server data only ever reaches
 // the DOM as text (textContent / text nodes), never as HTML. The roomgate
@@ -10,7 +11,13 @@
 
 const STORAGE_KEY = 'roomgate.auth';
 const LIVEKIT_MODULE = './vendor/livekit-client.esm.js';
-const DEBUG = new URLSearchParams(location.search).has('debug');
+const PARAMS = new URLSearchParams(location.search);
+const DEBUG = PARAMS.has('debug');
+// How long a joined call waits for its agent before the page says none came
+// and why (agent-starter-react gives up after 20 s). ?agent_wait=SECONDS (1 to
+// 600) changes it for workers that start slowly, and for tests; it decides
+// only when that hint shows, nothing else.
+const AGENT_WAIT_MS = secondsParam(PARAMS.get('agent_wait'), 20, 1, 600) * 1000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -22,7 +29,17 @@ const state = {
   room: null,       // livekit-client Room while joined
   timer: null,      // expiry countdown interval
   arrivals: new Map(), // participant identity -> Date first seen
+  authLost: null,   // { user } once a request was refused 401 during a call
+  agentWait: null,  // timer until the "no agent joined" hint
+  agentWaitOver: false, // the wait is over and no agent came
+  agentSeen: false, // an agent was in this call at some point
+  micBusy: false,   // a mute/unmute is under way
 };
+
+function secondsParam(raw, fallback, min, max) {
+  const n = Number(raw);
+  return raw !== null && Number.isFinite(n) && n >= min && n <= max ? n : fallback;
+}
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -102,12 +119,9 @@ async function api(path, { method = 'GET', body, auth = true } = {}) {
 function showError(box, title, err, detail) {
   box.replaceChildren();
   const parts = [h('strong', { className: 'alert-title', text: title })];
-  let msg = err instanceof Error ? err.message : String(err);
-  if (err instanceof ApiError && err.status === 429) {
-    const secs = Number.parseInt(err.retryAfter || '', 10);
-    msg = sentence(msg) + (Number.isFinite(secs) ? ` Try again in ${secs} s.` : ' Try again later.');
-  }
-  parts.push(h('span', { className: 'alert-text', text: sentence(msg) }));
+  const msg = err instanceof Error ? err.message : String(err);
+  const text = err instanceof ApiError && err.status === 429 ? withWait(msg, err.retryAfter) : sentence(msg);
+  parts.push(h('span', { className: 'alert-text', text }));
   if (err instanceof ApiError && err.status) {
     parts.push(h('span', { className: 'alert-code', text: `${err.code} · HTTP ${err.status}` }));
   }
@@ -117,6 +131,40 @@ function showError(box, title, err, detail) {
 }
 
 function clearError(box) { box.replaceChildren(); show(box, false); }
+
+// A wait in words: "45 seconds", "10 minutes", "2 h 5 min".
+function humanWait(secs) {
+  const s = Math.max(0, Math.ceil(secs));
+  if (s < 60) return `${s} ${s === 1 ? 'second' : 'seconds'}`;
+  const min = Math.ceil(s / 60);
+  if (min < 120) return `${min} ${min === 1 ? 'minute' : 'minutes'}`;
+  return min % 60 ? `${Math.floor(min / 60)} h ${min % 60} min` : `${min / 60} hours`;
+}
+
+function waitPhrase(secs) {
+  const at = new Date(Date.now() + secs * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return secs >= 60 ? `${humanWait(secs)} (at ${at})` : humanWait(secs);
+}
+
+// A 429's message with its wait said once, in words. A wait the message
+// already states in seconds ("try again in 60 seconds", "the next one in
+// 1793 s") is rewritten in place; otherwise Retry-After becomes a sentence.
+function withWait(message, retryAfter) {
+  const stated = /\bin (\d+) ?(?:s|secs?|seconds?)\b/i;
+  const m = stated.exec(message);
+  if (m) return sentence(message.replace(stated, `in ${waitPhrase(Number(m[1]))}`));
+  const secs = Number.parseInt(retryAfter ?? '', 10);
+  return `${sentence(message)} ${Number.isFinite(secs) && secs > 0 ? `Try again in ${waitPhrase(secs)}.` : 'Try again later.'}`;
+}
+
+// A duration from the API (seconds) for the limits box: "20 s", "2 min", "1 h 30 min".
+function humanDuration(secs) {
+  const s = Math.round(Number(secs));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return s % 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s / 60} min`;
+  const min = Math.round(s / 60);
+  return min % 60 ? `${Math.floor(min / 60)} h ${min % 60} min` : `${min / 60} h`;
+}
 
 async function busy(button, label, fn) {
   const old = button.textContent;
@@ -198,7 +246,6 @@ function loadAuth() {
 function forgetAuth() {
   state.token = null;
   state.via = null;
-  state.me = null;
   try { sessionStorage.removeItem(STORAGE_KEY); } catch { /* ignore */ }
 }
 
@@ -271,6 +318,7 @@ async function onTokenSignIn(ev) {
 // Other bearer tokens (API keys, the site's own JWTs) have no session there.
 function onSignOut() {
   let session = false;
+  if (state.authLost) { signOut(); return; } // nothing left to end on the server
   try { session = !!state.token && decodeJwt(state.token).claims.typ === 'roomgate-session'; } catch { session = false; }
   // api() reads state.token before its first await, so signOut may forget it now.
   if (session) api('v1/logout', { method: 'POST', body: {} }).catch(() => {});
@@ -282,7 +330,11 @@ function signOut(message) {
   stopCountdown();
   stopSessionsRefresh();
   forgetAuth();
+  state.me = null;
   state.session = null;
+  state.authLost = null;
+  show($('auth-lost'), false);
+  closeReauth();
   show($('app-view'), false);
   show($('whoami'), false);
   show($('signin-view'));
@@ -293,6 +345,7 @@ function signOut(message) {
   $('session-form').reset();
   $('meta-rows').replaceChildren();
   $('profiles').replaceChildren();
+  renderLimits(null);
   lastMode = null;
   const box = $('signin-error');
   if (message) showError(box, 'Signed out', message); else clearError(box);
@@ -301,10 +354,76 @@ function signOut(message) {
 
 /* ----------------------------------------------------------------- profiles */
 
+// A 401 from roomgate: the sign-in token expired or was ended. Outside a call
+// the page goes back to the sign-in form; during one the call goes on (LiveKit
+// does not care about roomgate's token) and the next action asks for a new
+// sign-in instead (needSignIn).
+function authFailed(err) {
+  const why = sentence(err.message);
+  if (!state.room) {
+    signOut(`Your sign-in is no longer accepted (${why}) Sign in again.`);
+    return;
+  }
+  if (!state.authLost) state.authLost = { user: state.me?.user?.id ?? null };
+  if (live.timer) clearInterval(live.timer);
+  live.timer = null;
+  $('auth-lost-code').textContent = `${err.code} · HTTP ${err.status} · ${why}`;
+  show($('auth-lost'));
+}
+
+function needSignIn() {
+  if (!state.authLost) return false;
+  openReauth();
+  return true;
+}
+
+// Signing in again during a call: the sign-in card moves into a modal dialog
+// (same forms, same handlers) and back to its place when the dialog closes.
+function openReauth() {
+  const dialog = $('reauth');
+  if (dialog.open) return;
+  const card = document.querySelector('.signin-card');
+  $('reauth-slot').append(card);
+  clearError($('signin-error'));
+  const known = state.via === 'password' && state.authLost?.user;
+  if (known && !$('username').value) $('username').value = state.authLost.user;
+  dialog.showModal();
+  (known ? $('password') : $('username')).focus();
+}
+
+function closeReauth() {
+  const dialog = $('reauth');
+  if (dialog.open) dialog.close();
+}
+
+function onReauthClosed() {
+  const card = document.querySelector('.signin-card');
+  if (card.parentElement === $('reauth-slot')) $('signin-view').append(card);
+}
+
 async function enterApp() {
   const me = await api('v1/profiles');
+  const lost = state.authLost;
+  const sameUser = Boolean(lost && me.user && me.user.id === lost.user);
+  if (lost) {
+    state.authLost = null;
+    show($('auth-lost'), false);
+    closeReauth();
+    if (!sameUser) { // someone else signed in: the call and session were the other user's
+      leaveRoom();
+      stopCountdown();
+      state.session = null;
+      show($('result'), false);
+      show($('result-empty'));
+    }
+  }
   state.me = me;
   renderWhoami(me.user || {});
+  renderLimits(me.limits);
+  if (sameUser) { // the form, the session and the call stay as they are
+    startSessionsRefresh();
+    return;
+  }
   renderProfiles(me);
   clearError($('signin-error'));
   show($('signin-view'), false);
@@ -327,6 +446,48 @@ function renderWhoami(user) {
   }
   if (user.method) bits.push(`via ${user.method}`);
   $('who-meta').textContent = bits.join(' · ');
+}
+
+// The rule's limits and the caller's use of them (GET /v1/profiles "limits",
+// null without limits), beside the Start button.
+function renderLimits(limits) {
+  const list = $('limits-list');
+  list.replaceChildren();
+  if (!limits || typeof limits !== 'object') { show($('limits'), false); return; }
+  const used = limits.used && typeof limits.used === 'object' ? limits.used : {};
+  const rows = [];
+  if (limits.live_sessions) {
+    const n = Number(used.live_sessions) || 0;
+    rows.push(['live_sessions', 'Live sessions', `${n} of ${limits.live_sessions} in use`, n >= limits.live_sessions]);
+  }
+  if (limits.sessions_per_hour) {
+    const left = used.sessions_left;
+    rows.push(['sessions_per_hour', 'New sessions per hour',
+      typeof left === 'number' ? `${left} of ${limits.sessions_per_hour} left` : String(limits.sessions_per_hour), left === 0]);
+  }
+  if (limits.max_session) rows.push(['max_session', 'Longest session, then ended', humanDuration(limits.max_session), false]);
+  if (limits.empty_timeout) rows.push(['empty_timeout', 'Room closes if nobody joins in', humanDuration(limits.empty_timeout), false]);
+  if (limits.departure_timeout) rows.push(['departure_timeout', 'Room closes after everyone left', humanDuration(limits.departure_timeout), false]);
+  for (const [key, label, value, full] of rows) {
+    list.append(h('div', { className: 'limit', dataset: { limit: key, full } },
+      h('dt', { text: label }), h('dd', { text: value })));
+  }
+  show($('limits'), rows.length > 0);
+}
+
+// Fetches the limits again after something that may change their use.
+let limitsSeq = 0;
+async function refreshLimits() {
+  if (!state.me?.limits || !state.token || state.authLost) return;
+  const mine = ++limitsSeq;
+  let me;
+  try { me = await api('v1/profiles'); } catch (err) {
+    if (err instanceof ApiError && err.status === 401 && mine === limitsSeq) authFailed(err);
+    return; // the box keeps the last figures
+  }
+  if (mine !== limitsSeq || !state.me || state.authLost) return;
+  state.me.limits = me.limits;
+  renderLimits(me.limits);
 }
 
 const OTHER = '\u0000other';
@@ -466,6 +627,7 @@ function collectMetadata() {
 
 async function onStartSession(ev) {
   ev.preventDefault();
+  if (needSignIn()) return;
   const box = $('session-error');
   clearError(box);
   const p = selectedProfile();
@@ -497,13 +659,12 @@ async function onStartSession(ev) {
       leaveRoom();
       showSession(res, body);
       refreshSessions();
+      refreshLimits();
     } catch (err) {
-      if (err instanceof ApiError && err.status === 401) {
-        signOut(`Your sign-in is no longer accepted (${sentence(err.message)}) Sign in again.`);
-        return;
-      }
+      if (err instanceof ApiError && err.status === 401) { authFailed(err); return; }
       const title = err instanceof ApiError && err.status === 403 ? 'Not allowed by policy' : 'Could not start the session';
       showError(box, title, err);
+      if (err instanceof ApiError && err.status === 429) refreshLimits();
     }
   });
 }
@@ -628,7 +789,8 @@ function curlCommand(request) {
   const url = new URL('v1/sessions', location.href).href;
   return [
     `curl -sS ${shellQuote(url)} \\`,
-    `  -H ${shellQuote(`Authorization: Bearer ${state.token}`)} \\`,
+    // the sign-in token is not printed: a shell variable stands for it
+    '  -H "Authorization: Bearer $ROOMGATE_TOKEN" \\',
     `  -H 'Content-Type: application/json' \\`,
     `  -d ${shellQuote(JSON.stringify(request))}`,
   ].join('\n');
@@ -709,15 +871,12 @@ function stopSessionsRefresh() {
 }
 
 async function refreshSessions() {
-  if (!state.token) return;
+  if (!state.token || state.authLost) return;
   const mine = ++live.seq;
   let res;
   try { res = await api('v1/sessions'); } catch (err) {
     if (mine !== live.seq) return;
-    if (err instanceof ApiError && err.status === 401) {
-      signOut(`Your sign-in is no longer accepted (${sentence(err.message)}) Sign in again.`);
-      return;
-    }
+    if (err instanceof ApiError && err.status === 401) { authFailed(err); return; }
     if (!live.endRoom) {
       showError($('sessions-error'), 'Could not load your live sessions', err);
       live.listError = true;
@@ -738,6 +897,7 @@ function renderSessions(sessions) {
   const json = JSON.stringify(sessions);
   if (json === live.shown) return;
   const before = live.shown === null ? -1 : JSON.parse(live.shown).length;
+  if (live.shown !== null) refreshLimits(); // a room that started or ended changes the use
   live.shown = json;
   const list = $('sessions');
   const focused = list.contains(document.activeElement) ? document.activeElement.closest('[data-room]')?.dataset.room : null;
@@ -787,6 +947,7 @@ function sessionRow(s) {
 }
 
 async function onEndSession(ev) {
+  if (needSignIn()) return;
   const button = ev.currentTarget;
   const room = button.closest('[data-room]').dataset.room;
   const box = $('sessions-error');
@@ -799,16 +960,14 @@ async function onEndSession(ev) {
       await api(`v1/sessions/${encodeURIComponent(room)}`, { method: 'DELETE' });
       ended = true;
     } catch (err) {
-      if (err instanceof ApiError && err.status === 401) {
-        signOut(`Your sign-in is no longer accepted (${sentence(err.message)}) Sign in again.`);
-        return;
-      }
+      if (err instanceof ApiError && err.status === 401) { authFailed(err); return; }
       showError(box, `Could not end ${room}`, err);
       live.endRoom = room;
     }
   });
-  if (!state.token) return;
+  if (!state.token || state.authLost) return;
   await refreshSessions();
+  refreshLimits();
   if (ended) {
     $('sessions-status').textContent = `Ended ${room}`;
     if (!document.activeElement || document.activeElement === document.body) $('sessions-title').focus();
@@ -837,14 +996,32 @@ function setConnState(s, label) {
   chip.textContent = label;
 }
 
+function tokenExpired() {
+  const exp = state.session?.expiresAtMs;
+  return Boolean(exp && exp <= Date.now());
+}
+
+function tokenAgentNames() {
+  const agents = state.session?.claims.roomConfig?.agents;
+  return Array.isArray(agents) ? agents.map((a) => a.agentName ?? a.agent_name).filter(Boolean) : [];
+}
+
+// Before a call: Join and the microphone choice; during one: mute and hang up.
+function showCallControls(inCall) {
+  show($('join'), !inCall);
+  show($('mic-choice'), !inCall);
+  show($('call-controls'), inCall);
+}
+
 function resetRoomPanel() {
   setConnState('idle', 'not connected');
   clearError($('join-error'));
+  clearAgentWait();
   $('participants').replaceChildren();
   state.arrivals.clear();
-  show($('join'));
+  showCallControls(false);
+  $('join').textContent = 'Join';
   $('join').disabled = false;
-  show($('leave'), false);
 }
 
 function describeJoinError(err, url) {
@@ -865,6 +1042,32 @@ function describeJoinError(err, url) {
     };
   }
   return { title: 'Could not join the room', text: sentence(detail), detail: reason ? `livekit-client: ${reason}` : '' };
+}
+
+// Why LiveKit ended a call, by livekit-client's DisconnectReason name.
+const DISCONNECT_REASONS = {
+  SERVER_SHUTDOWN: 'The LiveKit server shut down.',
+  ROOM_DELETED: 'The room was ended through LiveKit\u2019s API: an End button, a max_session limit, or an administrator.',
+  ROOM_CLOSED: 'LiveKit closed the room.',
+  PARTICIPANT_REMOVED: 'You were removed from the room.',
+  DUPLICATE_IDENTITY: 'You joined this room somewhere else with the same identity.',
+  MIGRATION: 'LiveKit moved the room to another server and the connection did not follow.',
+  AGENT_ERROR: 'An agent in the room failed.',
+  USER_REJECTED: 'The call was rejected.',
+  USER_UNAVAILABLE: 'The callee was unavailable.',
+};
+
+function onDisconnected(lk, reason, hadFocus) {
+  const name = reason !== undefined && lk.DisconnectReason ? lk.DisconnectReason[reason] : undefined;
+  if (name === 'CLIENT_INITIATED') return;
+  const why = DISCONNECT_REASONS[name] || 'The connection to LiveKit was lost and could not be re-established.';
+  const expired = tokenExpired();
+  setConnState('failed', 'disconnected');
+  $('join').textContent = 'Rejoin';
+  showError($('join-error'), 'Disconnected from LiveKit',
+    `${why} ${expired ? 'The token has expired: start a new session.' : 'Rejoin connects again with the same token.'}`,
+    `DisconnectReason ${name || 'unknown'}`);
+  if (hadFocus && !expired) $('join').focus();
 }
 
 async function onJoin() {
@@ -890,6 +1093,7 @@ async function onJoin() {
   state.room = room;
   const E = lk.RoomEvent;
   const rerender = () => { if (state.room === room) renderParticipants(room); };
+  const mic = () => { if (state.room === room) renderMic(room); };
   room
     .on(E.ParticipantConnected, (p) => { state.arrivals.set(p.identity, new Date()); rerender(); })
     .on(E.ParticipantDisconnected, rerender)
@@ -903,6 +1107,10 @@ async function onJoin() {
     })
     .on(E.TrackUnsubscribed, (track) => { track.detach().forEach((el) => el.remove()); rerender(); })
     .on(E.AudioPlaybackStatusChanged, rerender)
+    .on(E.LocalTrackPublished, mic)
+    .on(E.LocalTrackUnpublished, mic)
+    .on(E.TrackMuted, mic)
+    .on(E.TrackUnmuted, mic)
     .on(E.ConnectionStateChanged, (cs) => {
       if (state.room !== room) return;
       const labels = { connected: 'connected', connecting: 'connecting…', reconnecting: 'reconnecting…', signalReconnecting: 'reconnecting…', disconnected: 'not connected' };
@@ -910,12 +1118,10 @@ async function onJoin() {
     })
     .on(E.Disconnected, (reason) => {
       if (state.room !== room) return;
+      const hadFocus = $('call-controls').contains(document.activeElement);
       state.room = null;
       afterLeave();
-      const name = reason !== undefined && lk.DisconnectReason ? lk.DisconnectReason[reason] : '';
-      if (name && name !== 'CLIENT_INITIATED') {
-        showError($('join-error'), 'Disconnected', `LiveKit closed the connection (${name}).`);
-      }
+      onDisconnected(lk, reason, hadFocus);
     });
 
   try {
@@ -932,26 +1138,105 @@ async function onJoin() {
   if (state.room !== room) return;
   state.arrivals.set(room.localParticipant.identity, new Date());
   for (const p of room.remoteParticipants.values()) state.arrivals.set(p.identity, new Date());
-  show($('join'), false);
-  show($('leave'));
-  $('leave').focus();
+  $('join').textContent = 'Join';
+  showCallControls(true);
+  renderMic(room);
+  $('mute').focus();
+  startAgentWait(room);
   renderParticipants(room);
   // LiveKit reports the new room to roomgate by webhook, a moment later.
   refreshSessions();
   setTimeout(refreshSessions, 2000);
-  if ($('mic').checked) {
-    try { await room.localParticipant.setMicrophoneEnabled(true); } catch (err) {
-      showError($('join-error'), 'Microphone not published', err.message || String(err));
+  if ($('mic').checked) await setMic(room, true);
+}
+
+function micPublication(room) {
+  return room.localParticipant.getTrackPublication(livekit.Track.Source.Microphone);
+}
+
+// The mute button shows the published microphone as LiveKit has it:
+// pressed (aria-pressed) when muted or not published.
+function renderMic(room) {
+  const pub = micPublication(room);
+  const on = Boolean(pub && pub.track && !pub.isMuted);
+  const button = $('mute');
+  button.setAttribute('aria-pressed', String(!on));
+  button.setAttribute('aria-disabled', String(state.micBusy));
+  const label = $('mic-state');
+  label.dataset.state = on ? 'on' : pub ? 'muted' : 'off';
+  label.textContent = on ? 'Microphone on' : pub ? 'Microphone muted' : 'Microphone off';
+}
+
+// Publishes or unmutes (on), or mutes (off) the microphone: a mute keeps the
+// track published and muted in LiveKit, as livekit-client does.
+async function setMic(room, on) {
+  if (state.micBusy) return;
+  state.micBusy = true;
+  renderMic(room);
+  try {
+    await room.localParticipant.setMicrophoneEnabled(on);
+  } catch (err) {
+    if (state.room === room) {
+      showError($('join-error'), on ? 'Microphone not on' : 'Microphone not muted',
+        err && err.message ? err.message : String(err), err && err.name ? err.name : '');
     }
+  } finally {
+    state.micBusy = false;
+    if (state.room === room) renderMic(room);
   }
 }
 
+function onMute() {
+  const room = state.room;
+  if (!room || state.micBusy) return;
+  const pub = micPublication(room);
+  setMic(room, !pub || !pub.track || pub.isMuted);
+}
+
+function onHangUp() {
+  leaveRoom();
+  $('join').focus();
+  refreshSessions();
+}
+
+// The agents in the token are dispatched when the room is created; when none
+// has joined after AGENT_WAIT_MS, the page says so and what it takes.
+function startAgentWait(room) {
+  clearAgentWait();
+  const names = tokenAgentNames();
+  if (!names.length) return;
+  state.agentWait = setTimeout(() => {
+    state.agentWait = null;
+    if (state.room !== room) return;
+    state.agentWaitOver = true;
+    const quoted = names.map((n) => `\u201c${n}\u201d`).join(', ');
+    const hint = $('agent-hint');
+    hint.replaceChildren(
+      h('strong', { className: 'alert-title', text: 'No agent joined' }),
+      h('span', { className: 'alert-text', text: `No agent joined within ${Math.round(AGENT_WAIT_MS / 1000)} s. ` +
+        `LiveKit gives this room\u2019s job only to an agent worker that is running and registered under the agent name ${quoted} ` +
+        '(agent_name in its worker options), and not when every such worker is busy.' }),
+      h('span', { className: 'alert-text', text: 'Start one, then start a new session: agents are dispatched when the room is created. You can stay in this room meanwhile.' }));
+    renderParticipants(room);
+  }, AGENT_WAIT_MS);
+}
+
+function clearAgentWait() {
+  clearTimeout(state.agentWait);
+  state.agentWait = null;
+  state.agentWaitOver = false;
+  state.agentSeen = false;
+  show($('agent-hint'), false);
+}
+
 function afterLeave() {
+  clearAgentWait();
   $('audio-sink').replaceChildren();
-  show($('leave'), false);
-  show($('join'));
-  const expired = state.session?.expiresAtMs && state.session.expiresAtMs <= Date.now();
-  $('join').disabled = Boolean(expired);
+  $('participants').replaceChildren();
+  state.arrivals.clear();
+  state.micBusy = false;
+  showCallControls(false);
+  $('join').disabled = tokenExpired();
   setConnState('idle', 'not connected');
 }
 
@@ -961,7 +1246,6 @@ function leaveRoom() {
   if (room) {
     room.disconnect().catch(() => {});
     afterLeave();
-    $('participants').replaceChildren();
   }
 }
 
@@ -989,15 +1273,17 @@ function renderParticipants(room) {
       agentState ? h('span', { className: 'chip', text: agentState }) : null,
       since ? h('span', { className: 'muted small', text: formatTime(since) }) : null)));
   }
-  if (room.remoteParticipants.size === 0) {
-    const agents = state.session?.claims.roomConfig?.agents || [];
-    list.append(h('li', {
-      className: 'participant participant-wait',
-      text: agents.length
-        ? `Waiting for ${agents.map((a) => a.agentName ?? a.agent_name).join(', ')}: LiveKit dispatches it to a worker registered under that name.`
-        : 'Nobody else here yet.',
-    }));
-  }
+  const names = tokenAgentNames();
+  const agentHere = [...room.remoteParticipants.values()].some((p) => p.isAgent);
+  if (agentHere) state.agentSeen = true;
+  show($('agent-hint'), names.length > 0 && !agentHere && state.agentWaitOver && !state.agentSeen);
+  let wait = null;
+  if (names.length && !agentHere) {
+    wait = state.agentSeen ? 'The agent left the room.'
+      : state.agentWaitOver ? null
+        : `Waiting for ${names.join(', ')}: LiveKit dispatches it to a worker registered under that name.`;
+  } else if (!names.length && room.remoteParticipants.size === 0) wait = 'Nobody else here yet.';
+  if (wait) list.append(h('li', { className: 'participant participant-wait', text: wait }));
   if (!room.canPlaybackAudio) {
     list.append(h('li', { className: 'participant participant-wait' },
       h('button', { className: 'btn btn-secondary btn-small', text: 'Enable audio', attrs: { type: 'button' }, on: { click: () => room.startAudio() } })));
@@ -1019,8 +1305,12 @@ function boot() {
   });
   $('result').addEventListener('click', (ev) => { if (ev.target.closest('[data-copy]')) onCopy(ev); });
   $('join').addEventListener('click', onJoin);
-  $('leave').addEventListener('click', () => { leaveRoom(); $('join').focus(); refreshSessions(); });
-  $('sessions-refresh').addEventListener('click', (ev) => busy(ev.currentTarget, 'Refreshing…', () => {
+  $('mute').addEventListener('click', onMute);
+  $('hangup').addEventListener('click', onHangUp);
+  $('reauth-open').addEventListener('click', openReauth);
+  $('reauth-cancel').addEventListener('click', closeReauth);
+  $('reauth').addEventListener('close', onReauthClosed);
+  $('sessions-refresh').addEventListener('click', (ev) => needSignIn() || busy(ev.currentTarget, 'Refreshing…', () => {
     clearError($('sessions-error'));
     live.endRoom = null;
     live.listError = false;

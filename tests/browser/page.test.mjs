@@ -7,7 +7,7 @@
 // a loopback port nothing listens on (so "Join" fails the same way everywhere),
 // then walks the page as a person would and saves screenshots.
 //
-// Console policy: every console error and uncaught page error fails the test,
+// Console policy (lib.mjs): every console error and uncaught page error fails the test,
 // except messages Chromium itself logs for network failures the test causes
 // on purpose, each allowed only during its own step:
 //   - "Failed to load resource: the server responded with a status of 401"
@@ -25,162 +25,35 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  WEB, SHOTS, here, apiLogin, atPhoneWidth, axeClean, checkPrerequisites, freePort, httpStatus, jwtClaims, noHorizontalScroll,
+  openBrowser, sendWebhook, startRoomgate,
+} from './lib.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '../..');
-const BIN = resolve(process.env.ROOMGATE_BIN || join(repo, 'build/roomgate'));
-const WEB = resolve(process.env.ROOMGATE_WEB || join(repo, 'web'));
-const SHOTS = resolve(process.env.SCREENSHOT_DIR || join(repo, 'build/screenshots'));
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
-
-let server;          // child process
-let serverLog = '';  // its stderr
+let roomgate;        // startRoomgate(): the child process and its log
 let base;            // http://127.0.0.1:PORT
 let livekitPort;     // a loopback port with no LiveKit server
-let context;         // playwright persistent context (fresh --user-data-dir)
+let browser;         // openBrowser(): context, page, watch
 let page;
-let profileDir;
-const problems = []; // console errors + page errors not yet checked
-let allowed = [];    // predicates for expected Chromium network messages (per step)
-const http401 = (p) => /^Failed to load resource: the server responded with a status of 401 /.test(p.text) &&
-  p.url.startsWith(`${base}/v1/`);
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', fail);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
-  });
-}
-
-function startServer(env) {
-  return new Promise((ok, fail) => {
-    const child = spawn(BIN, ['serve', '--dev', '--listen', '127.0.0.1:0', '--web', WEB],
-      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
-    let buf = '';
-    const timer = setTimeout(() => fail(new Error(`roomgate did not log "listening" within 10 s:\n${serverLog}`)), 10_000);
-    child.on('error', (e) => { clearTimeout(timer); fail(e); });
-    child.on('exit', (code) => { clearTimeout(timer); fail(new Error(`roomgate exited (${code}) before listening:\n${serverLog}`)); });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk) => {
-      serverLog += chunk;
-      buf += chunk;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let ev;
-        try { ev = JSON.parse(line); } catch { continue; }
-        if (ev.event === 'listening' && ev.port) {
-          clearTimeout(timer);
-          ok({ child, port: ev.port });
-        }
-      }
-    });
-  });
-}
-
-// A LiveKit webhook as livekit-server --dev sends it: Authorization is an HS256
-// JWT from the API key/secret (devkey/secret) whose sha256 claim is the
-// standard padded base64 of the body's SHA-256.
-async function sendWebhook(event) {
-  const body = JSON.stringify({ id: `EV_${randomBytes(8).toString('hex')}`, createdAt: String(Math.floor(Date.now() / 1000)), ...event });
-  const now = Math.floor(Date.now() / 1000);
-  const seg = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const signing = `${seg({ alg: 'HS256', typ: 'JWT' })}.${seg({
-    iss: 'devkey', nbf: now - 5, exp: now + 300, sha256: createHash('sha256').update(body).digest('base64'),
-  })}`;
-  const jwt = `${signing}.${createHmac('sha256', 'secret').update(signing).digest('base64url')}`;
-  const res = await fetch(`${base}/livekit/webhook`, {
-    method: 'POST', headers: { Authorization: jwt, 'Content-Type': 'application/webhook+json' }, body,
-  });
-  assert.equal(res.status, 200, `webhook ${event.event}: ${await res.text()}`);
-}
-
-function b64urlJson(seg) { return JSON.parse(Buffer.from(seg, 'base64url').toString('utf8')); }
-function jwtClaims(token) { return b64urlJson(token.split('.')[1]); }
-
-async function apiLogin() {
-  const res = await fetch(`${base}/v1/login`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ username: 'demo', password: 'demo' }),
-  });
-  assert.equal(res.status, 200);
-  return (await res.json()).access_token;
-}
-
-// Fails on console errors / page errors since the last call, except the
-// expected Chromium network messages of the current step.
-function assertNoConsoleErrors(step) {
-  const seen = problems.splice(0);
-  const isAllowed = (p) => p.kind === 'console' && allowed.some((ok) => ok(p));
-  for (const p of seen.filter(isAllowed)) {
-    const text = p.text.replace(/access_token=[^&' ]+/g, 'access_token=…');
-    console.log(`${step}: expected Chromium message: ${text}${p.url ? ` (${p.url.replace(/\?.*/, '?…')})` : ''}`);
-  }
-  const bad = seen.filter((p) => !isAllowed(p));
-  assert.deepEqual(bad, [], `console errors or page errors during "${step}"`);
-}
-
-async function noHorizontalScroll() {
-  return page.evaluate(() => ({
-    scrollWidth: document.documentElement.scrollWidth,
-    clientWidth: document.documentElement.clientWidth,
-    widest: [...document.querySelectorAll('body *')]
-      .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
-      .slice(0, 5).map((el) => `${el.tagName.toLowerCase()}#${el.id}.${el.className}`),
-  }));
-}
+let watch;           // console policy
+const http401 = httpStatus(401, (url) => url.startsWith(`${base}/v1/`));
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: these tests drive Debian's Chromium and never download a browser. ` +
-      'Install it with tests/browser/setup.sh (apt-get install -y chromium), as scripts/test does.');
-  }
-  if (!existsSync(BIN)) throw new Error(`roomgate binary not found at ${BIN} (set ROOMGATE_BIN)`);
-  const { chromium } = await import('playwright-core');
+  checkPrerequisites();
   livekitPort = await freePort();
-  const started = await startServer({ LIVEKIT_URL: `ws://127.0.0.1:${livekitPort}` });
-  server = started.child;
-  base = `http://127.0.0.1:${started.port}`;
+  roomgate = await startRoomgate(['--dev', '--web', WEB], { LIVEKIT_URL: `ws://127.0.0.1:${livekitPort}` });
+  base = roomgate.base;
   mkdirSync(SHOTS, { recursive: true });
-  profileDir = mkdtempSync(join(tmpdir(), 'roomgate-chromium-'));
-  context = await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1280, height: 900 },
-    deviceScaleFactor: 1,
-    locale: 'en-US',
-    timezoneId: 'UTC',
-  });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
-  page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(10_000);
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push({ kind: 'console', text: m.text(), url: m.location().url || '' });
-  });
-  page.on('pageerror', (e) => problems.push({ kind: 'pageerror', text: String(e && e.stack || e) }));
+  browser = await openBrowser({ permissions: ['clipboard-read', 'clipboard-write'], origin: base });
+  ({ page, watch } = browser);
 });
 
 after(async () => {
-  await context?.close().catch(() => {});
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
-  if (server && server.exitCode === null) {
-    const exited = new Promise((ok) => server.once('exit', ok));
-    server.kill('SIGTERM');
-    await Promise.race([exited, new Promise((ok) => setTimeout(ok, 5000))]);
-  }
+  await browser?.close();
+  await roomgate?.stop();
 });
 
 test('vendored livekit-client is the locked npm package, unchanged', () => {
@@ -205,11 +78,12 @@ test('the page loads from roomgate with no console errors and shows the dev hint
   const hosts = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).host));
   for (const host of hosts) assert.equal(`http://${host}`, base);
   await page.screenshot({ path: join(SHOTS, 'signin.png') });
-  assertNoConsoleErrors('load');
+  await axeClean(page, 'signed out');
+  watch.check('load');
 });
 
 test('a wrong password shows a readable error, not raw JSON (keyboard only)', async () => {
-  allowed = [http401];
+  watch.allowed = [http401];
   await page.focus('#username');
   await page.keyboard.type('demo');
   await page.keyboard.press('Tab');
@@ -229,8 +103,8 @@ test('a wrong password shows a readable error, not raw JSON (keyboard only)', as
   assert.equal(await alert.getAttribute('role'), 'alert');
   assert.ok(await page.isVisible('#login-form'), 'still on the sign-in form');
   await page.screenshot({ path: join(SHOTS, 'signin-error.png') });
-  assertNoConsoleErrors('wrong password');
-  allowed = [];
+  watch.check('wrong password');
+  watch.allowed = [];
 });
 
 test('sign in as demo/demo: Tab to the button, Enter submits; profiles list "assistant"', async () => {
@@ -255,7 +129,12 @@ test('sign in as demo/demo: Tab to the button, Enter submits; profiles list "ass
   await page.reload();
   await page.locator('#app-view').waitFor({ state: 'visible' });
   await page.locator('.profile[data-profile="assistant"]').waitFor();
-  assertNoConsoleErrors('sign in');
+  // The signed-in page has its own h1 (the sign-in form's is hidden now).
+  assert.equal(await page.locator('h1:visible').count(), 1);
+  assert.equal(await page.locator('h1:visible').innerText(), 'Start an agent session');
+  // The dev rule has no limits: no limits box.
+  assert.ok(await page.isHidden('#limits'));
+  watch.check('sign in');
 });
 
 let session; // the API's answer to POST /v1/sessions
@@ -312,10 +191,16 @@ test('start a session with language=fr: room, agents and token on screen match t
   assert.match(marked, /"roomConfig": \{/);
   assert.match(marked, /"agentName": "assistant"/);
 
-  // A ready curl command for the same request.
+  // A ready curl command for the same request, with a placeholder for the sign-in token:
+  // that token is nowhere on the page.
   const curl = await page.textContent('#curl');
   assert.ok(curl.includes(`${base}/v1/sessions`), curl);
-  assert.match(curl, /Authorization: Bearer ey/);
+  assert.ok(curl.includes('-H "Authorization: Bearer $ROOMGATE_TOKEN"'), curl);
+  const signin = await page.evaluate(() => JSON.parse(sessionStorage.getItem('roomgate.auth')).token);
+  await page.$$eval('#result details', (ds) => ds.forEach((d) => { d.open = true; }));
+  assert.ok(!(await page.evaluate(() => document.body.innerText)).includes(signin), 'the sign-in token is shown');
+  assert.ok(!(await page.evaluate(() => document.body.innerText)).includes(signin.split('.')[2]), 'its signature is shown');
+  await page.$$eval('#result details:not(#claims-details)', (ds) => ds.forEach((d) => { d.open = false; }));
   assert.ok(curl.includes(`-d '${JSON.stringify({ agents: ['assistant'], metadata: { language: 'fr' }, participant_name: 'Browser Test' })}'`));
 
   // Copy buttons put exactly that text on the clipboard.
@@ -325,7 +210,8 @@ test('start a session with language=fr: room, agents and token on screen match t
   await page.click('#copy-curl');
   await page.locator('#copy-status', { hasText: 'curl command copied' }).waitFor();
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), curl);
-  assertNoConsoleErrors('start session');
+  await axeClean(page, 'signed in, a session started');
+  watch.check('start session');
 });
 
 test('Join with no LiveKit server reachable shows a clear message', async () => {
@@ -333,7 +219,7 @@ test('Join with no LiveKit server reachable shows a clear message', async () => 
   assert.equal(session.server_url, wsUrl);
   const port = String(livekitPort).replace(/\D/g, '');
   const wsFailed = new RegExp(`^WebSocket connection to 'ws://127\\.0\\.0\\.1:${port}/rtc[^']*' failed`);
-  allowed = [
+  watch.allowed = [
     (p) => wsFailed.test(p.text),
     (p) => p.text === 'Failed to load resource: net::ERR_CONNECTION_REFUSED' &&
       p.url.startsWith(`http://127.0.0.1:${port}/rtc`),
@@ -350,23 +236,23 @@ test('Join with no LiveKit server reachable shows a clear message', async () => 
   assert.ok(await page.isEnabled('#join'));
   assert.ok(Date.now() - t0 < 30_000);
   // Only the expected messages, and no uncaught errors from livekit-client.
-  const unexpected = problems.filter((p) => !(p.kind === 'console' && allowed.some((ok) => ok(p))));
+  const unexpected = watch.problems.filter((p) => !watch.isAllowed(p));
   assert.deepEqual(unexpected, []);
-  const failedToLoad = problems.filter((p) => /^Failed to load resource/.test(p.text));
+  const failedToLoad = watch.problems.filter((p) => /^Failed to load resource/.test(p.text));
   // ERR_CONNECTION_REFUSED is allowed only for LiveKit's own validate request.
   assert.ok(failedToLoad.length <= 2, JSON.stringify(failedToLoad));
   // Everything a developer can unfold, unfolded, for the person looking at it.
   await page.$$eval('#result details', (ds) => ds.forEach((d) => { d.open = true; }));
   await page.screenshot({ path: join(SHOTS, 'desktop.png'), fullPage: true });
   await page.$$eval('#result details:not(#claims-details)', (ds) => ds.forEach((d) => { d.open = false; }));
-  assertNoConsoleErrors('join');
-  allowed = [];
+  watch.check('join');
+  watch.allowed = [];
 });
 
 test('phone width (390x844): no horizontal scroll, screenshot', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.waitForTimeout(100);
-  const m = await noHorizontalScroll();
+  const m = await noHorizontalScroll(page);
   assert.ok(m.scrollWidth <= m.clientWidth, `horizontal scroll at 390 px: ${JSON.stringify(m)}`);
   await page.screenshot({ path: join(SHOTS, 'phone.png'), fullPage: true });
   // Signing out ends the session token on the server too (POST /v1/logout).
@@ -378,16 +264,16 @@ test('phone width (390x844): no horizontal scroll, screenshot', async () => {
   const after = await fetch(`${base}/v1/profiles`, { headers: { Authorization: `Bearer ${ended}` } });
   assert.equal(after.status, 401, 'the token still works after sign out');
   assert.match((await after.json()).error.message, /session has ended/);
-  const m2 = await noHorizontalScroll();
+  const m2 = await noHorizontalScroll(page);
   assert.ok(m2.scrollWidth <= m2.clientWidth, `horizontal scroll at 390 px (sign-in): ${JSON.stringify(m2)}`);
   await page.screenshot({ path: join(SHOTS, 'phone-signin.png'), fullPage: true });
   assert.equal(await page.evaluate(() => sessionStorage.getItem('roomgate.auth')), null, 'sign out forgets the token');
   await page.setViewportSize({ width: 1280, height: 900 });
-  assertNoConsoleErrors('phone');
+  watch.check('phone');
 });
 
 test('sign in by pasting a bearer token; a bad one is refused readably', async () => {
-  allowed = [http401];
+  watch.allowed = [http401];
   await page.click('#paste-token summary');
   await page.fill('#bearer', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bm90LWEtc2lnbmF0dXJl');
   await page.click('#token-submit');
@@ -395,10 +281,10 @@ test('sign in by pasting a bearer token; a bad one is refused readably', async (
   await alert.waitFor({ state: 'visible' });
   assert.match(await alert.innerText(), /Token not accepted/);
   assert.doesNotMatch(await alert.innerText(), /[{}"]/);
-  assertNoConsoleErrors('bad bearer token');
-  allowed = [];
+  watch.check('bad bearer token');
+  watch.allowed = [];
 
-  const access = await apiLogin();
+  const access = await apiLogin(base);
   await page.fill('#bearer', `Bearer ${access}`);
   await page.focus('#bearer');
   await page.keyboard.press('Tab');
@@ -412,8 +298,9 @@ test('sign in by pasting a bearer token; a bad one is refused readably', async (
   await page.click('#start-session');
   assert.equal((await response).status(), 201);
   await page.locator('#result').waitFor({ state: 'visible' });
-  assert.match(await page.textContent('#curl'), new RegExp(`Bearer ${access.replace(/[.]/g, '\\.')}`));
-  assertNoConsoleErrors('bearer token');
+  assert.ok(!(await page.textContent('#curl')).includes(access), 'the pasted token in the curl command');
+  assert.match(await page.textContent('#curl'), /Bearer \$ROOMGATE_TOKEN/);
+  watch.check('bearer token');
 });
 
 test('another agent name (policy allows any): keyboard selects it; the token dispatches it', async () => {
@@ -445,7 +332,7 @@ test('another agent name (policy allows any): keyboard selects it; the token dis
   assert.equal(claims.roomConfig.agents[0].agentName, 'my-agent');
   assert.deepEqual(JSON.parse(await page.textContent('#agents .agent-metadata')), JSON.parse(claims.roomConfig.agents[0].metadata));
   assert.equal(JSON.parse(claims.roomConfig.agents[0].metadata).topic, 'billing');
-  assertNoConsoleErrors('another agent');
+  watch.check('another agent');
 });
 
 let live; // { room, info }: the session made live by webhooks
@@ -474,8 +361,8 @@ test('live sessions: a session shows up once LiveKit reports its room, with part
   // LiveKit creates the room when someone joins, and tells roomgate.
   const info = { sid: `RM_${randomBytes(6).toString('hex')}`, name: room, creationTime: String(Math.floor(Date.now() / 1000)) };
   live = { room, info };
-  await sendWebhook({ event: 'room_started', room: info });
-  await sendWebhook({ event: 'participant_joined', room: info, participant: { sid: 'PA_1', identity: 'demo', name: 'Demo User', state: 'ACTIVE' } });
+  await sendWebhook(base, { event: 'room_started', room: info });
+  await sendWebhook(base, { event: 'participant_joined', room: info, participant: { sid: 'PA_1', identity: 'demo', name: 'Demo User', state: 'ACTIVE' } });
   const refreshed = page.waitForResponse(sessionsGet);
   await page.click('#sessions-refresh');
   assert.equal((await refreshed).status(), 200);
@@ -495,7 +382,7 @@ test('live sessions: a session shows up once LiveKit reports its room, with part
   assert.equal(await page.textContent('#sessions-status'), '1 live session');
 
   // The agent's job starts: the next refresh shows it running.
-  await sendWebhook({ event: 'agent_job_started', room: info, job: { id: 'AJ_1', agentName: 'assistant', room: info } });
+  await sendWebhook(base, { event: 'agent_job_started', room: info, job: { id: 'AJ_1', agentName: 'assistant', room: info } });
   await page.click('#sessions-refresh');
   await row.locator('.live-agent[data-running="true"]').waitFor();
   assert.match(await agent.innerText(), /assistant\s*running/);
@@ -504,13 +391,13 @@ test('live sessions: a session shows up once LiveKit reports its room, with part
   await page.emulateMedia({ colorScheme: 'dark' });
   await card.screenshot({ path: join(SHOTS, 'sessions-dark.png') });
   await page.emulateMedia({ colorScheme: 'light' });
-  assertNoConsoleErrors('live sessions');
+  watch.check('live sessions');
 });
 
 test('End with no LiveKit server reachable: the 502 message once, and the row stays', async () => {
   const { room } = live;
   const url = `${base}/v1/sessions/${encodeURIComponent(room)}`;
-  allowed = [(p) => /^Failed to load resource: the server responded with a status of 502 /.test(p.text) && p.url === url];
+  watch.allowed = [httpStatus(502, url)];
   const row = page.locator('#sessions li.live-session');
   const ended = page.waitForResponse((r) => r.url() === url && r.request().method() === 'DELETE');
   const relisted = page.waitForResponse(sessionsGet);
@@ -546,18 +433,13 @@ test('End with no LiveKit server reachable: the 502 message once, and the row st
   await page.locator('#sessions-card').screenshot({ path: join(SHOTS, 'sessions-end-failed-dark.png') });
   await page.emulateMedia({ colorScheme: 'light' });
 
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.waitForTimeout(100);
-  const m = await noHorizontalScroll();
-  assert.ok(m.scrollWidth <= m.clientWidth, `horizontal scroll at 390 px: ${JSON.stringify(m)}`);
-  await page.locator('#sessions-card').screenshot({ path: join(SHOTS, 'sessions-phone.png') });
-  await page.setViewportSize({ width: 1280, height: 900 });
-  assertNoConsoleErrors('end session');
-  allowed = [];
+  await atPhoneWidth(page, 'live sessions', () => page.locator('#sessions-card').screenshot({ path: join(SHOTS, 'sessions-phone.png') }));
+  watch.check('end session');
+  watch.allowed = [];
 });
 
 test('room_finished from LiveKit: the row goes on the next refresh', async () => {
-  await sendWebhook({ event: 'room_finished', room: live.info });
+  await sendWebhook(base, { event: 'room_finished', room: live.info });
   // The page's own periodic refresh (every 10 s), no click: the first one asked after the webhook.
   const req = await page.waitForRequest((r) => r.url() === `${base}/v1/sessions` && r.method() === 'GET', { timeout: 15_000 });
   const res = await req.response();
@@ -566,11 +448,11 @@ test('room_finished from LiveKit: the row goes on the next refresh', async () =>
   assert.equal(await page.locator('#sessions li.live-session').count(), 0);
   assert.ok(await page.isHidden('#sessions-error'), 'the failed End\'s message went with its room');
   assert.equal(await page.textContent('#sessions-status'), 'No live sessions');
-  assertNoConsoleErrors('room finished');
+  watch.check('room finished');
 });
 
 test('the server never logged a token', () => {
   assert.ok(session);
-  assert.ok(!serverLog.includes(session.participant_token), 'participant token in the server log');
-  assert.ok(!serverLog.includes(session.participant_token.split('.')[2]), 'token signature in the server log');
+  assert.ok(!roomgate.log().includes(session.participant_token), 'participant token in the server log');
+  assert.ok(!roomgate.log().includes(session.participant_token.split('.')[2]), 'token signature in the server log');
 });
