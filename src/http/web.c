@@ -225,8 +225,10 @@ static rg_err list_root(const char *root, listing *l, unsigned char sig[32], rg_
 	memset(l, 0, sizeof(*l));
 	if ((rc = walk(root, "", 0, l, err)))
 		goto out;
-	qsort(l->files, l->n, sizeof(entry), entry_cmp);
-	qsort(l->folders, l->nfolders, sizeof(char *), str_cmp);
+	if (l->n)
+		qsort(l->files, l->n, sizeof(entry), entry_cmp);
+	if (l->nfolders)
+		qsort(l->folders, l->nfolders, sizeof(char *), str_cmp);
 	if (!(md = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
 		rc = rg_fail(err, RG_ERR_CRYPTO, "crypto_error", "SHA-256 failed");
 		goto out;
