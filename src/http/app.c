@@ -4,7 +4,7 @@
  * each request; the mounts it is served from; the password guard (failed-login
  * limits, PBKDF2 slots, cached successes, cleared on reload); the link to
  * LiveKit (the live-room registry and its reconciler thread); the metrics
- * counters; the web page's files (read again with each config).
+ * counters.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -69,10 +69,10 @@ void rg_app_free(rg_app_t *app)
 		free(app->mounts);
 		app->mounts = next;
 	}
-	rg_web_free(app->web);
 	rg_link_free(app->link);
 	rg_config_free(app->cfg);
 	rg_guard_free(app->guard);
+	rg_web_free(app->web);
 	pthread_mutex_destroy(&app->lock);
 	free(app);
 }

@@ -1,7 +1,7 @@
 /*
  * app.h - an rg_app_t's state, shared by the HTTP layer (app.c): the
  * current config, the mounts, the password guard (failed-login limits), the
- * link to LiveKit (registry), the metrics, the web page's files.
+ * link to LiveKit (registry), the metrics.
  */
 #ifndef RG_HTTP_APP_H
 #define RG_HTTP_APP_H
