@@ -397,8 +397,7 @@ static const asset *find_versioned(const rg_web *w, const char *path)
  * names, when it is one of ours; what the page should load in its place. */
 static const asset *ref_target(const rg_web *w, const char *dir, const char *ref, size_t n)
 {
-	char path[WEB_MAX_PATH], *seg, *save = NULL, *out;
-	char buf[WEB_MAX_PATH];
+	char path[WEB_MAX_PATH], buf[WEB_MAX_PATH], *seg, *save = NULL;
 	const asset *a;
 	size_t len = 0;
 
@@ -409,7 +408,6 @@ static const asset *ref_target(const rg_web *w, const char *dir, const char *ref
 	    (int)sizeof(buf))
 		return NULL;
 	/* resolve "." and ".." segments */
-	out = path;
 	for (seg = strtok_r(buf, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
 		if (!strcmp(seg, "."))
 			continue;
@@ -418,7 +416,7 @@ static const asset *ref_target(const rg_web *w, const char *dir, const char *ref
 				;
 			continue;
 		}
-		len += (size_t)snprintf(out + len, sizeof(path) - len, "/%s", seg);
+		len += (size_t)snprintf(path + len, sizeof(path) - len, "/%s", seg);
 		if (len >= sizeof(path))
 			return NULL;
 	}
