@@ -70,6 +70,11 @@ struct rg_config {
 	char *listen;
 	rg_livekit livekit; /* url, API key and secret, their signer */
 	char *web_root;
+	struct {
+		char **frame_ancestors; /* web.frame_ancestors; none: 'none' */
+		size_t n_frame_ancestors;
+		char *connect_src; /* livekit.url's origin as ws(s):// and http(s)://, for the CSP */
+	} web;
 	char *tls_cert;  /* PEM certificate chain, or NULL for plain HTTP */
 	char *tls_key;   /* PEM private key */
 	long default_ttl;

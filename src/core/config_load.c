@@ -9,7 +9,7 @@
  *
  * This file checks the top-level keys and calls the section parsers in
  * order (config_parse.h): config_livekit.c (livekit, tokens, rooms),
- * config_server.c (server, access_log, web_root, tls, cors), config_auth.c
+ * config_server.c (server, access_log, web_root, tls, cors, web), config_auth.c
  * (users_file, session, upstream_jwt, proxy_auth, api_keys) and
  * config_policy.c (agents, rules), all on the helpers of config_parse.c.
  * Then the LIVEKIT_* environment overrides and the whole-config checks.
@@ -39,7 +39,7 @@ static rg_err parse_root(rg_config_t *cfg, const json_t *root, const char *base_
 					   "session",    "tokens",       "rooms",    "cors",
 					   "agents",     "rules",        "upstream_jwt",
 					   "proxy_auth", "api_keys",     "tls",      "access_log", "server",
-					   "state",      NULL};
+					   "state",      "web",          NULL};
 	rg_err rc;
 
 	if ((rc = rg_cfg_only_keys(root, "config", keys, err)) ||
@@ -49,6 +49,7 @@ static rg_err parse_root(rg_config_t *cfg, const json_t *root, const char *base_
 	    (rc = rg_cfg_parse_login(&cfg->auth, root, base_dir, err)) ||
 	    (rc = rg_cfg_parse_tokens(cfg, root, err)) ||
 	    (rc = rg_cfg_parse_cors(cfg, root, err)) ||
+	    (rc = rg_cfg_parse_web(cfg, root, err)) ||
 	    (rc = rg_cfg_parse_auth(&cfg->auth, root, base_dir, err)) ||
 	    (rc = rg_cfg_parse_policy(cfg, root, err)))
 		return rc;
@@ -107,6 +108,7 @@ static rg_config_t *config_alloc(void)
 static rg_err finish(rg_config_t *cfg, rg_error *err)
 {
 	unsigned char raw[32];
+	rg_err rc;
 
 	if (!cfg->livekit.url || !*cfg->livekit.url)
 		return rg_cfg_fail(err, "livekit.url is required (or LIVEKIT_URL)");
@@ -115,6 +117,8 @@ static rg_err finish(rg_config_t *cfg, rg_error *err)
 		return rg_cfg_fail(err, "livekit.url must start with ws://, wss://, http:// or https://");
 	if (!rg_utf8_valid(cfg->livekit.url, strlen(cfg->livekit.url)))
 		return rg_cfg_fail(err, "livekit.url must be UTF-8 text");
+	if ((rc = rg_cfg_web_finish(cfg, err)))
+		return rc;
 	if (cfg->livekit.api_url &&
 	    (strncmp(cfg->livekit.api_url, "http://", 7) && strncmp(cfg->livekit.api_url, "https://", 8) &&
 	     strncmp(cfg->livekit.api_url, "ws://", 5) && strncmp(cfg->livekit.api_url, "wss://", 6)))
@@ -327,6 +331,8 @@ void rg_config_free(rg_config_t *cfg)
 	rg_free_secret(cfg->livekit.api_secret);
 	rg_signer_free(cfg->livekit.signer);
 	free(cfg->web_root);
+	rg_cfg_free_strings(cfg->web.frame_ancestors, cfg->web.n_frame_ancestors);
+	free(cfg->web.connect_src);
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	free(cfg->room_prefix);

@@ -56,6 +56,10 @@ rg_err rg_cfg_parse_login(rg_auth_conf *auth, const json_t *root, const char *ba
 rg_err rg_cfg_parse_tokens(rg_config_t *cfg, const json_t *root, rg_error *err);
 /* "cors": the allowed origins. */
 rg_err rg_cfg_parse_cors(rg_config_t *cfg, const json_t *root, rg_error *err);
+/* "web": the page's frame_ancestors. */
+rg_err rg_cfg_parse_web(rg_config_t *cfg, const json_t *root, rg_error *err);
+/* After the LIVEKIT_* overrides: livekit.url's origin for the page's CSP. */
+rg_err rg_cfg_web_finish(rg_config_t *cfg, rg_error *err);
 /* "upstream_jwt", "proxy_auth" and "api_keys". */
 rg_err rg_cfg_parse_auth(rg_auth_conf *auth, const json_t *root, const char *base_dir,
 			 rg_error *err);

@@ -1,10 +1,14 @@
 /*
  * config_server.c - the HTTP server's part of the config: connection
  * limits and timeouts, trusted proxies, the access log, the web root, TLS
- * (loaded once here so that a bad pair is a config error) and the CORS
- * origins. config_load.c's parse_root calls rg_cfg_parse_server and
- * rg_cfg_parse_cors.
+ * (loaded once here so that a bad pair is a config error), the CORS
+ * origins and the web page's own settings ("web": who may frame it; the
+ * LiveKit origin its Content-Security-Policy lets it connect to).
+ * config_load.c's parse_root calls rg_cfg_parse_server, rg_cfg_parse_cors
+ * and rg_cfg_parse_web, its finish rg_cfg_web_finish.
  */
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,5 +186,98 @@ rg_err rg_cfg_parse_cors(rg_config_t *cfg, const json_t *root, rg_error *err)
 			return rg_cfg_fail(err, "cors.origins[%zu]: an origin like "
 						"https://app.example.com, http://localhost:* or *",
 					   i);
+	return RG_OK;
+}
+
+/*
+ * Whether s[0..n) is an authority a CSP source expression can hold: a host
+ * of letters, digits, '-' and '.' (or an IPv6 address in brackets) and an
+ * optional port. `wildcards`: the host may start with "*." and the port be
+ * "*" (frame-ancestors patterns). Nothing else passes, so no value can end
+ * the directive or the header early.
+ */
+static bool csp_authority(const char *s, size_t n, bool wildcards)
+{
+	size_t i = 0, start;
+	long port = 0;
+
+	if (wildcards && n > 2 && !strncmp(s, "*.", 2))
+		i = 2;
+	start = i;
+	if (i < n && s[i] == '[') {
+		while (++i < n && s[i] != ']')
+			if (!strchr("0123456789abcdefABCDEF:.", s[i]))
+				return false;
+		if (i >= n || i == start + 1)
+			return false;
+		i++;
+	} else {
+		while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '-' || s[i] == '.'))
+			i++;
+		if (i == start)
+			return false;
+	}
+	if (i == n)
+		return true;
+	if (s[i++] != ':' || i == n)
+		return false;
+	if (wildcards && i + 1 == n && s[i] == '*')
+		return true;
+	if (n - i > 5)
+		return false;
+	for (; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+		port = port * 10 + (s[i] - '0');
+	}
+	return port >= 1 && port <= 65535;
+}
+
+rg_err rg_cfg_parse_web(rg_config_t *cfg, const json_t *root, rg_error *err)
+{
+	static const char *const keys[] = {"frame_ancestors", NULL};
+	json_t *v = json_object_get(root, "web");
+	rg_err rc;
+
+	if (!v)
+		return RG_OK;
+	if (!json_is_object(v))
+		return rg_cfg_fail(err, "web must be an object");
+	if ((rc = rg_cfg_only_keys(v, "web", keys, err)) ||
+	    (rc = rg_cfg_get_strings(v, "frame_ancestors", "web", &cfg->web.frame_ancestors,
+				     &cfg->web.n_frame_ancestors, err)))
+		return rc;
+	if (cfg->web.n_frame_ancestors > 32)
+		return rg_cfg_fail(err, "web.frame_ancestors: at most 32 sources");
+	for (size_t i = 0; i < cfg->web.n_frame_ancestors; i++) {
+		const char *a = cfg->web.frame_ancestors[i];
+		size_t skip = !strncmp(a, "https://", 8) ? 8 : !strncmp(a, "http://", 7) ? 7 : 0;
+		if (strcmp(a, "'self'") && (!skip || strlen(a) > 260 ||
+					    !csp_authority(a + skip, strlen(a) - skip, true)))
+			return rg_cfg_fail(err, "web.frame_ancestors[%zu]: 'self' or an origin like "
+						"https://portal.example.com (a *. subdomain and a :* "
+						"port are allowed; no path)", i);
+	}
+	return RG_OK;
+}
+
+rg_err rg_cfg_web_finish(rg_config_t *cfg, rg_error *err)
+{
+	const char *url = cfg->livekit.url, *host;
+	bool tls = !strncmp(url, "wss://", 6) || !strncmp(url, "https://", 8);
+	size_t n;
+
+	host = strstr(url, "://") + 3; /* finish() checked the scheme */
+	n = strcspn(host, "/?#");
+	if (!csp_authority(host, n, false) || n > 260)
+		return rg_cfg_fail(err, "livekit.url: a URL like wss://livekit.example.com:7880 (a "
+					"host name in ASCII, or an address, and a port): the web page's "
+					"Content-Security-Policy names its origin");
+	free(cfg->web.connect_src);
+	if (asprintf(&cfg->web.connect_src, "%s://%.*s %s://%.*s", tls ? "wss" : "ws", (int)n, host,
+		     tls ? "https" : "http", (int)n, host) < 0) {
+		cfg->web.connect_src = NULL;
+		return rg_fail(err, RG_ERR_NOMEM, NULL, "out of memory");
+	}
 	return RG_OK;
 }

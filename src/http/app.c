@@ -75,6 +75,7 @@ void rg_app_free(rg_app_t *app)
 	rg_link_free(app->link);
 	rg_config_free(app->cfg);
 	rg_guard_free(app->guard);
+	rg_web_free(app->web);
 	pthread_mutex_destroy(&app->lock);
 	free(app);
 }
@@ -93,6 +94,50 @@ void rg_app_set_config(rg_app_t *app, rg_config_t *cfg)
 	rg_guard_reload(app->guard); /* cached password checks: users may have changed */
 	rg_link_set_config(app->link, cfg);
 	rg_config_free(old);
+	if (atomic_load(&app->serve_web)) {
+		rg_error err = {0};
+		if (rg_app_web_load(app, &err))
+			rg_log("error", "web_reload_failed", err.message);
+	}
+}
+
+rg_err rg_app_web_load(rg_app_t *app, rg_error *err)
+{
+	rg_config_t *cfg = rg_app_config(app);
+	rg_web *web = NULL, *old;
+	rg_err rc = cfg->web_root ? rg_web_load(cfg, &web, err) : RG_OK;
+
+	rg_config_free(cfg);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&app->lock);
+	old = app->web;
+	app->web = web;
+	pthread_mutex_unlock(&app->lock);
+	atomic_store(&app->serve_web, true);
+	rg_web_free(old);
+	return RG_OK;
+}
+
+rg_web *rg_app_web(rg_app_t *app, bool page)
+{
+	rg_web *web;
+	bool dev;
+
+	pthread_mutex_lock(&app->lock);
+	web = rg_web_ref(app->web);
+	dev = app->cfg->dev;
+	pthread_mutex_unlock(&app->lock);
+	if (page && dev && web && rg_web_changed(web)) {
+		rg_error err = {0};
+		rg_web_free(web);
+		if (rg_app_web_load(app, &err))
+			rg_log("warn", "web_reload_failed", err.message);
+		pthread_mutex_lock(&app->lock);
+		web = rg_web_ref(app->web);
+		pthread_mutex_unlock(&app->lock);
+	}
+	return web;
 }
 
 bool rg_app_access_log(rg_app_t *app)

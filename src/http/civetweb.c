@@ -2,8 +2,10 @@
  * civetweb.c - serves an rg_app_t over civetweb.
  *
  * One catch-all handler turns each civetweb request into an rg_request_t and
- * writes back the rg_response_t; paths that are not API routes fall through
- * to civetweb's static file serving from the web root. civetweb's own error
+ * writes back the rg_response_t; on roomgate's own server, paths that are
+ * not API routes are the web page's files, held in memory and answered by
+ * serve_file (web.c says how: versioned names, caching, gzip, the page's
+ * security headers); civetweb serves no file itself. civetweb's own error
  * pages are replaced by JSON errors, and every request gets one JSON access
  * log line (method, path without query, status, duration, user).
  *
@@ -29,7 +31,6 @@
 #include <time.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -166,47 +167,60 @@ static void end_refused_body(struct mg_connection *conn)
 
 /* The status line, headers and body in one buffer and one write: with
  * tcp_nodelay, civetweb's header calls would each leave as a packet of
- * their own, which halves the request rate (tests/bench). `close`: the
- * request body was refused or civetweb reported an error; the connection
- * ends after this response (end_refused_body). */
-static void send_response(struct mg_connection *conn, const rg_response_t *resp, bool close)
+ * their own, which halves the request rate (tests/bench). A body over 64 KiB
+ * (a web page file) follows in a second write instead of a copy. `close`:
+ * the request body was refused or civetweb reported an error; the
+ * connection ends after this response (end_refused_body). A 304 has no
+ * Content-Length. */
+static void send_parts(struct mg_connection *conn, int code, const char *ct, const char *headers,
+		       const void *body, size_t body_len, bool close)
 {
 	const char *method = mg_get_request_info(conn)->request_method;
-	const char *ct = resp->content_type;
 	bool head = method && !strcmp(method, "HEAD");
-	bool alive = !close && keeps_alive(conn, resp->status);
+	bool alive = !close && keeps_alive(conn, code);
+	bool send_body = body && body_len && !head, apart = send_body && body_len > 65536;
 	char small[2048], *buf = small, status[24], length[24];
 	/* the status line and headers, in order, joined by hand: snprintf's
 	 * format parsing, here and in a few other places per request, was 6%
 	 * of a /token request's instructions (callgrind) */
 	const char *part[] = {
-		"HTTP/1.1 ", status, " ", mg_get_response_code_text(conn, resp->status), "\r\n",
+		"HTTP/1.1 ", status, " ", mg_get_response_code_text(conn, code), "\r\n",
 		ct ? "Content-Type: " : "", ct ? ct : "", ct ? "\r\n" : "",
-		"Content-Length: ", length, "\r\nX-Content-Type-Options: nosniff\r\n", resp->headers,
+		code == 304 ? "" : "Content-Length: ", code == 304 ? "" : length,
+		code == 304 ? "" : "\r\n", "X-Content-Type-Options: nosniff\r\n", headers,
 		"Date: ", http_date(), "\r\nConnection: ", alive ? "keep-alive" : "close", "\r\n\r\n",
 	};
-	size_t plen[sizeof(part) / sizeof(part[0])], n = 0;
+	size_t plen[sizeof(part) / sizeof(part[0])], n = 0, inline_len;
 
-	status[rg_fmt_int(status, resp->status)] = '\0';
-	length[rg_fmt_int(length, (long long)resp->body_len)] = '\0';
+	status[rg_fmt_int(status, code)] = '\0';
+	length[rg_fmt_int(length, (long long)body_len)] = '\0';
 	for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++)
 		n += plen[i] = strlen(part[i]);
-	if (n + resp->body_len >= sizeof(small) && !(buf = malloc(n + resp->body_len + 1)))
+	inline_len = send_body && !apart ? body_len : 0;
+	if (n + inline_len >= sizeof(small) && !(buf = malloc(n + inline_len + 1)))
 		return;
 	n = 0;
 	for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++) {
 		memcpy(buf + n, part[i], plen[i]);
 		n += plen[i];
 	}
-	if (resp->body_len && !head) {
-		memcpy(buf + n, resp->body, resp->body_len);
-		n += resp->body_len;
+	if (inline_len) {
+		memcpy(buf + n, body, inline_len);
+		n += inline_len;
 	}
 	mg_write(conn, buf, n);
+	if (apart)
+		mg_write(conn, body, body_len);
 	if (buf != small)
 		free(buf);
 	if (close)
 		end_refused_body(conn);
+}
+
+static void send_response(struct mg_connection *conn, const rg_response_t *resp, bool close)
+{
+	send_parts(conn, resp->status, resp->content_type, resp->headers, resp->body,
+		   resp->body_len, close);
 }
 
 static void log_access(const struct mg_connection *conn, rg_app_t *app, int status, double ms,
@@ -272,19 +286,50 @@ static int http_error(struct mg_connection *conn, int status, const char *msg)
 	return 0;
 }
 
-/* Whether path names a file or folder of the web root (for 405 vs 404). */
-static bool static_exists(rg_app_t *app, const char *path)
+/* A page ("/", "/x/", "x.html"): in dev mode, the cue to read the web
+ * root again if it changed. */
+static bool is_page(const char *path)
 {
-	rg_config_t *cfg = rg_app_config(app);
-	char full[4096];
-	struct stat st;
-	bool found = false;
+	size_t n = strlen(path);
 
-	if (cfg->web_root && !strstr(path, "..") &&
-	    snprintf(full, sizeof(full), "%s%s", cfg->web_root, path) < (int)sizeof(full))
-		found = stat(full, &st) == 0;
-	rg_config_free(cfg);
-	return found;
+	return !n || path[n - 1] == '/' || (n > 5 && !strcasecmp(path + n - 5, ".html"));
+}
+
+/* A path that is no API route, on roomgate's own server: the web page's
+ * files (web.c) for GET and HEAD; 405 for other methods on them; 404 JSON
+ * for anything else, folders included (none is listed). */
+static int serve_file(struct mg_connection *conn, rg_app_t *app, const char *path, bool close)
+{
+	const char *method = mg_get_request_info(conn)->request_method;
+	bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+	rg_web *web = rg_app_web(app, get && is_page(path));
+	rg_web_kind kind = web ? rg_web_find(web, path) : RG_WEB_NONE;
+	rg_web_reply r;
+	rg_err rc = web && get ? rg_web_get(web, path, mg_get_header(conn, "Accept-Encoding"),
+					     mg_get_header(conn, "If-None-Match"), &r)
+			       : RG_ERR_NOT_FOUND;
+	int status;
+
+	if (!rc) {
+		status = r.status;
+		send_parts(conn, r.status, r.status == 304 ? NULL : r.type, r.headers, r.body, r.len,
+			   close);
+		rg_web_reply_clear(&r);
+	} else if (rc != RG_ERR_NOT_FOUND) {
+		status = 500;
+		send_error(conn, status, "out of memory", true, NULL);
+	} else if (!get && kind != RG_WEB_NONE) {
+		/* never civetweb's PUT/DELETE/WebDAV handling of the web root */
+		status = 405;
+		send_error(conn, status, "the web page is read-only: use GET", close, "Allow: GET, HEAD");
+	} else {
+		status = 404;
+		send_error(conn, status, kind == RG_WEB_FOLDER ? "not found: a folder (roomgate "
+								 "lists no folders)" : "not found",
+			   close, NULL);
+	}
+	rg_web_free(web);
+	return status;
 }
 
 /* roomgate authenticates requests itself. Without an authorization handler,
@@ -491,15 +536,9 @@ static int api_handler(struct mg_connection *conn, void *cbdata)
 		req.body_len = len;
 	}
 	if (!rg_app_handle(m->app, &req, &resp)) {
-		if (!m->embedded && (!strcmp(req.method, "GET") || !strcmp(req.method, "HEAD"))) {
+		if (!m->embedded) {
 			free(body);
-			return 0; /* static files */
-		}
-		if (!m->embedded && static_exists(m->app, path)) {
-			/* never civetweb's PUT/DELETE/WebDAV handling of the web root */
-			send_error(conn, 405, "the web page is read-only: use GET", false, "Allow: GET, HEAD");
-			free(body);
-			return 405;
+			return serve_file(conn, m->app, path, too_large);
 		}
 		error_response(&resp, 404, "not found");
 	}
@@ -689,7 +728,7 @@ rg_err rg_server_start(rg_app_t *app, rg_server_t **out, rg_error *err)
 		goto out;
 	}
 	srv->request_timeout_ms = cfg->request_timeout * 1000;
-	if ((rc = watchdog_start(srv, err)))
+	if ((rc = rg_app_web_load(app, err)) || (rc = watchdog_start(srv, err)))
 		goto out;
 	raise_fd_limit();
 	if (!(srv->mount = rg_app_add_mount(app, "", false))) {
@@ -726,10 +765,8 @@ rg_err rg_server_start(rg_app_t *app, rg_server_t **out, rg_error *err)
 	options[n++] = "no";
 	options[n++] = "access_control_allow_origin";
 	options[n++] = "";
-	if (cfg->web_root) {
-		options[n++] = "document_root";
-		options[n++] = cfg->web_root;
-	}
+	/* no document_root: civetweb serves no file; serve_file serves the web
+	 * root (web.c) */
 	options[n] = NULL;
 	memset(&cb, 0, sizeof(cb));
 	cb.begin_request = begin_request;

@@ -19,8 +19,8 @@
  * src/http/civetweb.c passes (listening_ports, max_request_size, num_threads,
  * tcp_nodelay, enable_keep_alive, keep_alive_timeout_ms, request_timeout_ms,
  * listen_backlog, enable_directory_listing, access_control_allow_origin;
- * roomgate adds a document_root only when it serves a web page, which the
- * bench config does not), and like it an authorization handler that lets every request through
+ * no document_root: roomgate serves its web page from memory itself), and
+ * like it an authorization handler that lets every request through
  * (civetweb would otherwise stat() a .htpasswd file per request). If you
  * change them there, change them here too, or the ratio roomgate/ceiling
  * compares two different servers.
