@@ -1,8 +1,11 @@
--- wrk script for tests/bench/run and tests/bench/livekit-link: POST with a
--- JSON body and optional Authorization header, and a machine-readable summary
--- at the end.
+-- wrk script for tests/bench/run, tests/bench/livekit-link and tests/bench/quotas: POST
+-- with a JSON body and optional Authorization header, and a machine-readable summary at
+-- the end.
 --   BENCH_BODY_FILE    file holding the request body (required)
 --   BENCH_AUTH         value of the Authorization header (optional)
+--   BENCH_AUTH_FILE    file of Authorization values, one a line (optional, instead of
+--                      BENCH_AUTH): each request takes the next line, each thread
+--                      starting at a line of its own, for requests from many users
 --   BENCH_UNIQUE_ROOM  1: every request gets a body of its own, with each
 --                      "BENCH_UNIQUE" in the file replaced by a name no other
 --                      request of any run uses (run tag, thread, counter), for
@@ -19,7 +22,20 @@ if auth and auth ~= "" then
   wrk.headers["Authorization"] = auth
 end
 
-if os.getenv("BENCH_UNIQUE_ROOM") == "1" then
+local auths = nil
+local auth_file = os.getenv("BENCH_AUTH_FILE")
+if auth_file and auth_file ~= "" then
+  auths = {}
+  for line in io.lines(auth_file) do
+    if line ~= "" then
+      auths[#auths + 1] = line
+    end
+  end
+  assert(#auths > 0, "BENCH_AUTH_FILE has no line")
+end
+local unique = os.getenv("BENCH_UNIQUE_ROOM") == "1"
+
+if unique or auths then
   -- setup runs once per thread in the main Lua state: number the threads
   local threads = 0
   math.randomseed(os.time())
@@ -30,11 +46,18 @@ if os.getenv("BENCH_UNIQUE_ROOM") == "1" then
   function setup(thread)
     threads = threads + 1
     thread:set("prefix", tag .. "-" .. threads .. "-")
+    thread:set("first", threads * 7919)
   end
   local n = 0
   function request()
     n = n + 1
-    local body = wrk.body:gsub("BENCH_UNIQUE", prefix .. n)
+    local body = nil
+    if unique then
+      body = wrk.body:gsub("BENCH_UNIQUE", prefix .. n)
+    end
+    if auths then
+      wrk.headers["Authorization"] = auths[(first + n) % #auths + 1]
+    end
     return wrk.format(nil, nil, nil, body)
   end
 end

@@ -13,11 +13,12 @@ break unnoticed. Checked here, with the bench's own code (run is imported):
 - so does the floor (ceiling --floor), and its token is roomgate's: the same
   claims and length, signed with the bench's LiveKit API secret; a body that is
   not JSON gets 400;
-- the Python scripts parse (run, livekit-link, slowloris.py) and livekit-link
-  --help works; the Go programs (delayproxy, gopeer) pass go vet and build,
-  when that is quick: skipped without go, without gopeer's modules in the
-  module cache (nothing is downloaded here), or past BENCH_SMOKE_GO_BUDGET
-  seconds (10: a cold Go build cache; tests/bench/run fills it).
+- the Python scripts parse (run, livekit-link, quotas, slowloris.py) and
+  livekit-link --help and quotas --help work; the Go programs (delayproxy,
+  gopeer) pass go vet and build, when that is quick: skipped without go,
+  without gopeer's modules in the module cache (nothing is downloaded here),
+  or past BENCH_SMOKE_GO_BUDGET seconds (10: a cold Go build cache;
+  tests/bench/run fills it).
 Binaries from the environment: ROOMGATE_BIN, RG_MINT, RG_CEILING.
 """
 import base64
@@ -171,15 +172,17 @@ class BenchScripts(unittest.TestCase):
 
     def test_scripts_parse(self):
         with tempfile.TemporaryDirectory() as tmp:
-            for name in ("run", "livekit-link", "slowloris.py", "smoke.py"):
+            for name in ("run", "livekit-link", "quotas", "slowloris.py", "smoke.py"):
                 with self.subTest(script=name):
                     py_compile.compile(os.path.join(HERE, name), cfile=os.path.join(tmp, name + ".pyc"),
                                        doraise=True)
-        cp = subprocess.run([sys.executable, os.path.join(HERE, "livekit-link"), "--help"],
-                            capture_output=True, text=True)
-        self.assertEqual(cp.returncode, 0, cp.stderr)
-        for opt in ("--delay", "--strict", "--quick", "--rounds"):
-            self.assertIn(opt, cp.stdout)
+        for name, opts in (("livekit-link", ("--delay", "--strict", "--quick", "--rounds")),
+                           ("quotas", ("--users", "--ttl", "--strict", "--quick", "--rounds", "--probe"))):
+            cp = subprocess.run([sys.executable, os.path.join(HERE, name), "--help"],
+                                capture_output=True, text=True)
+            self.assertEqual(cp.returncode, 0, cp.stderr)
+            for opt in opts:
+                self.assertIn(opt, cp.stdout)
 
     def test_go_programs(self):
         if not shutil.which("go"):

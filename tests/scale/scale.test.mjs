@@ -1,21 +1,23 @@
 // roomgate scaled out behind nginx. Started by ./run, which installs the tools and sets
 //   ROOMGATE_BIN  the roomgate executable under test
 //   NGINX_BIN     Debian's nginx
+//   REDIS_BIN     Debian's redis-server
 //
 // Two roomgate processes share one config file (session secret, LiveKit key) and listen on
 // free loopback ports; nginx runs docker/nginx.conf with only the machine-specific parts
 // substituted (ports, a throwaway certificate, its own prefix, pid and temp folders), so
 // what is tested is what docs/deploy.md tells people to deploy. Nothing here needs root: nginx
-// gets its own prefix and `daemon off`.
+// gets its own prefix and `daemon off`. The session limits scenario puts a second pair, on
+// one real redis-server (free loopback port), behind the same nginx for its duration.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSync, openSync, closeSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, copyFileSync, existsSync, rmSync, openSync, closeSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, createHash } from 'node:crypto';
 import net from 'node:net';
 import https from 'node:https';
 import http from 'node:http';
@@ -24,11 +26,13 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = join(HERE, '..', '..');
 const BIN = process.env.ROOMGATE_BIN;
 const NGINX = process.env.NGINX_BIN || 'nginx';
+const REDIS = process.env.REDIS_BIN || 'redis-server';
 if (!BIN) throw new Error('ROOMGATE_BIN is not set: run tests/scale/run');
 
 // livekit-server-sdk from tests/conformance (pinned by its package-lock.json).
 const confRequire = createRequire(join(REPO, 'tests', 'conformance', 'package.json'));
-const { TokenVerifier } = await import(pathToFileURL(confRequire.resolve('livekit-server-sdk')).href);
+const { TokenVerifier, AccessToken, WebhookReceiver } = await import(pathToFileURL(confRequire.resolve('livekit-server-sdk')).href);
+const { WebhookEvent, Room } = await import(pathToFileURL(confRequire.resolve('@livekit/protocol')).href);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const WORK = mkdtempSync(join(process.env.TMPDIR || tmpdir(), 'roomgate-scale-'));
@@ -49,9 +53,11 @@ function freePort() {
   });
 }
 
-function writeConfig(dir, { sessionSecret }) {
+/** The replicas' config in `dir`; `users` (name: password) get a line each; `extra` is merged
+ *  over the config (top-level keys), `limits` goes into the rule. */
+function writeConfig(dir, { sessionSecret, users = USERS, extra = {}, limits } = {}) {
   mkdirSync(dir, { recursive: true });
-  for (const [name, pw] of Object.entries(USERS)) {
+  for (const [name, pw] of Object.entries(users)) {
     const r = spawnSync(BIN, ['user', 'add', join(dir, 'users.txt'), name], { input: pw + '\n', encoding: 'utf8' });
     assert.equal(r.status, 0, `roomgate user add: ${r.stderr}`);
   }
@@ -65,6 +71,8 @@ function writeConfig(dir, { sessionSecret }) {
     rules: [{ name: 'users', rooms: ['scale-*'], session_rooms: true, agents: ['support'] }],
   };
   if (sessionSecret) cfg.session = { secret: sessionSecret, ttl: '1h' };
+  if (limits) cfg.rules[0].limits = limits;
+  Object.assign(cfg, extra);
   const path = join(dir, 'roomgate.json');
   writeFileSync(path, JSON.stringify(cfg, null, 2));
   const r = spawnSync(BIN, ['config', 'check', path], { encoding: 'utf8' });
@@ -195,21 +203,62 @@ class Nginx {
   }
 }
 
+/** Debian's redis-server on a free loopback port: no persistence, no password. */
+class Redis {
+  async start() {
+    for (let attempt = 1; ; attempt++) {
+      this.port = await freePort();
+      this.proc = spawn(REDIS, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '',
+        '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      this.proc.stderr.on('data', (d) => { err += d; });
+      this.exited = new Promise((res) => this.proc.once('exit', (code, signal) => res({ code, signal })));
+      const end = Date.now() + 10000;
+      while (Date.now() < end && this.proc.exitCode === null) {
+        if (await this.ping()) return this;
+        await sleep(50);
+      }
+      await this.stop();
+      if (attempt === 3) throw new Error(`redis-server did not start: ${err}`);
+    }
+  }
+
+  get url() { return `redis://127.0.0.1:${this.port}`; }
+
+  ping() {
+    return new Promise((resolve) => {
+      const s = net.connect(this.port, '127.0.0.1', () => s.write('PING\r\n'));
+      s.setTimeout(500, () => { s.destroy(); resolve(false); });
+      s.once('data', (d) => { s.destroy(); resolve(d.toString().startsWith('+PONG')); });
+      s.once('error', () => resolve(false));
+    });
+  }
+
+  async stop() {
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    this.proc.kill('SIGTERM');
+    const t = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
+    await this.exited;
+    clearTimeout(t);
+  }
+}
+
 let CA;            // the throwaway certificate, trusted by the client below
 const agent = () => new https.Agent({ keepAlive: true, maxSockets: 64, ca: CA, servername: 'localhost' });
 let tlsAgent;
 
 /** One HTTP(S) request; returns {status, body (parsed JSON or null), text}. */
-function request(method, url, { body, token, basic, headers = {}, timeoutMs = 15000 } = {}) {
+function request(method, url, { body, raw, token, basic, headers = {}, timeoutMs = 15000, agent: via } = {}) {
   const u = new URL(url);
   const h = { ...headers };
   if (token) h.Authorization = `Bearer ${token}`;
   if (basic) h.Authorization = 'Basic ' + Buffer.from(basic).toString('base64');
   let data;
-  if (body !== undefined) { data = JSON.stringify(body); h['Content-Type'] = 'application/json'; h['Content-Length'] = Buffer.byteLength(data); }
+  if (raw !== undefined) { data = raw; h['Content-Length'] = Buffer.byteLength(data); }
+  else if (body !== undefined) { data = JSON.stringify(body); h['Content-Type'] = 'application/json'; h['Content-Length'] = Buffer.byteLength(data); }
   const mod = u.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = mod.request(u, { method, headers: h, agent: u.protocol === 'https:' ? tlsAgent : undefined, timeout: timeoutMs }, (res) => {
+    const req = mod.request(u, { method, headers: h, agent: u.protocol === 'https:' ? (via || tlsAgent) : undefined, timeout: timeoutMs }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c) => { text += c; });
@@ -235,6 +284,23 @@ async function login(base, user) {
 }
 
 const tokenBody = { room_config: { agents: [{ agent_name: AGENT, metadata: '{"language":"en"}' }] } };
+const sessionBody = { agents: ['support'], metadata: { language: 'en' } };
+
+/** A LiveKit webhook to `base`, as livekit-server sends one: the event in protobuf JSON
+ *  (@livekit/protocol's WebhookEvent) and, in Authorization, a JWT from the API key and secret
+ *  (livekit-server-sdk's AccessToken, valid 5 minutes) whose sha256 claim is the base64 SHA-256
+ *  of the body. LiveKit's WebhookReceiver accepts it before it is sent. */
+async function webhook(base, kind, room, sid) {
+  const now = BigInt(Math.floor(Date.now() / 1000));
+  const body = new WebhookEvent({ event: kind, id: `EV_${randomBytes(8).toString('hex')}`, createdAt: now,
+    room: new Room({ sid, name: room, creationTime: now }) }).toJsonString();
+  const at = new AccessToken(API_KEY, API_SECRET, { ttl: '5m' });
+  at.sha256 = createHash('sha256').update(body).digest('base64');
+  const auth = await at.toJwt();
+  await new WebhookReceiver(API_KEY, API_SECRET).receive(body, auth);
+  return request('POST', `${base}/livekit/webhook`,
+    { raw: body, headers: { Authorization: auth, 'Content-Type': 'application/webhook+json' } });
+}
 
 async function verifyLiveKit(jwt, identity) {
   const claims = await new TokenVerifier(API_KEY, API_SECRET).verify(jwt);
@@ -276,6 +342,7 @@ function wrk(url, token, seconds = WRK_SECONDS) {
 
 let A, B, nginx, NG;       // replicas, nginx, https://127.0.0.1:<tls port>
 let CONFIG;
+const stopping = [];       // processes a scenario is done with, stopping in the background
 
 before(async () => {
   // TLS material for nginx (self-signed P-256 for localhost / 127.0.0.1, trusted by our client).
@@ -296,9 +363,9 @@ before(async () => {
 after(async () => {
   tlsAgent?.destroy();
   await nginx?.stop();
-  await Promise.all([A?.stop(), B?.stop()]);
+  await Promise.all([A?.stop(), B?.stop(), ...stopping]);
   if (failed || process.env.SCALE_KEEP) {
-    for (const f of ['replica-a.log', 'replica-b.log', 'nginx/error.log']) {
+    for (const f of ['replica-a.log', 'replica-b.log', 'limits-c.log', 'limits-d.log', 'nginx/error.log']) {
       const p = join(WORK, f);
       if (failed && existsSync(p)) console.log(`----- ${f} (last 20 lines)\n` + readFileSync(p, 'utf8').trim().split('\n').slice(-20).join('\n'));
     }
@@ -389,6 +456,97 @@ test('nginx spreads requests over both replicas (round robin)', track(async () =
   console.log(`# round robin: ${N} requests -> replica A ${a}, replica B ${b}`);
   assert.equal(a + b, N);
   assert.ok(a >= N / 4 && b >= N / 4, `uneven split: A ${a}, B ${b}`);
+}));
+
+test('session limits on one Redis behind nginx: 100 concurrent requests over two replicas admit exactly 3, a webhook frees exactly one place', track(async () => {
+  // A second pair, on one real redis-server, with a rule limiting each user to 3 sessions with
+  // agents at once; nginx (the same process) is pointed at it for this scenario only.
+  const LIMIT = 3, N = 100;
+  const redis = await new Redis().start();
+  const dir = join(WORK, 'limits');
+  mkdirSync(dir);
+  copyFileSync(join(dirname(CONFIG), 'users.txt'), join(dir, 'users.txt')); // alice and bob (no PBKDF2 again)
+  const cfg = writeConfig(dir, {
+    sessionSecret: randomBytes(32).toString('base64url'), users: {}, limits: { live_sessions: LIMIT },
+    extra: {
+      // nothing listens there and nothing calls it: no room check, no reconciliation
+      livekit: { url: `ws://127.0.0.1:${await freePort()}`, api_key: API_KEY, api_secret: API_SECRET,
+        check_existing_rooms: false, reconcile_interval: 0 },
+      state: { redis_url: redis.url, timeout: '500ms' },
+    },
+  });
+  let C, D;
+  // 100 requests in flight at once from four client addresses: nginx's limit_conn (64 per
+  // address, answered 429 too) must not be what refuses them.
+  const clients = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'].map((localAddress) =>
+    new https.Agent({ keepAlive: true, maxSockets: N / 4, ca: CA, servername: 'localhost', localAddress }));
+  try {
+    [C, D] = await Promise.all([new Replica('limits-c', cfg).start(), new Replica('limits-d', cfg).start()]);
+    for (const r of [C, D]) assert.deepEqual((await get(`${r.url}/healthz`)).body.state, { store: 'redis', redis: 'up' });
+    await nginx.reload([C.port, D.port]);
+    const session = await login(NG, 'alice');
+    const ask = (i = 0) => request('POST', `${NG}/v1/sessions`, { token: session, body: sessionBody, agent: clients[i % clients.length] });
+    const served = (path) => [C.served(path), D.served(path)];
+    const used = async () => Promise.all([C, D].map(async (r) => {
+      const p = await get(`${r.url}/v1/profiles`, { token: session });
+      assert.equal(p.status, 200, p.text);
+      return p.body.limits.used.live_sessions;
+    }));
+    const tally = (rs) => JSON.stringify(rs.reduce((t, r) => ({ ...t, [r.status]: (t[r.status] || 0) + 1 }), {}));
+
+    const s0 = served('/v1/sessions');
+    const t0 = Date.now();
+    const got = await Promise.all([...Array(N)].map((_, i) => ask(i)));
+    const ms = Date.now() - t0;
+    await sleep(200); // access lines are written at most ~1 ms late
+    const [c, d] = served('/v1/sessions').map((n, i) => n - s0[i]);
+    console.log(`# limits: ${N} concurrent POST /v1/sessions through nginx in ${ms} ms: replica C answered ${c}, ` +
+      `replica D ${d}; statuses ${tally(got)}`);
+    const admitted = got.filter((r) => r.status === 201);
+    const refused = got.filter((r) => r.status === 429);
+    assert.equal(admitted.length, LIMIT, `statuses ${tally(got)}`);
+    assert.equal(refused.length, N - LIMIT, `statuses ${tally(got)}`);
+    for (const r of refused) {
+      // roomgate's answer (nginx's own 429 has no such body)
+      assert.equal(r.body?.error?.code, 'quota_exceeded', r.text);
+      assert.match(r.body.error.message, /allows user 'alice' 3 live sessions .*limits\.live_sessions.* 3 are live or starting/);
+      assert.ok(Number(r.headers['retry-after']) > 0, `Retry-After: ${r.headers['retry-after']}`);
+    }
+    for (const r of admitted) await verifyLiveKit(r.body.participant_token, 'alice');
+    const rooms = admitted.map((r) => r.body.room_name);
+    assert.equal(new Set(rooms).size, LIMIT);
+    assert.equal(c + d, N, 'every request answered once (no retry by nginx)');
+    assert.ok(c >= N / 4 && d >= N / 4, `uneven split: C ${c}, D ${d}`);
+    assert.deepEqual(await used(), [LIMIT, LIMIT]);
+
+    // LiveKit's webhooks, through nginx to whichever replica: a room that started still
+    // counts; its room_finished frees its place, and only that one.
+    const h0 = served('/livekit/webhook');
+    assert.equal((await webhook(NG, 'room_started', rooms[0], 'RM_limits_0')).status, 200);
+    const still = await ask();
+    assert.equal(still.status, 429, still.text);
+    const fin = await webhook(NG, 'room_finished', rooms[0], 'RM_limits_0');
+    assert.equal(fin.status, 200, fin.text);
+    assert.deepEqual(fin.body, {});
+    const n0 = served('/v1/sessions');
+    const next = await ask();
+    assert.equal(next.status, 201, `the place room_finished freed: ${next.text}`);
+    await verifyLiveKit(next.body.participant_token, 'alice');
+    const after = await Promise.all([...Array(20)].map((_, i) => ask(i)));
+    assert.equal(after.filter((r) => r.status === 429).length, 20, `after the freed place was taken: ${tally(after)}`);
+    assert.deepEqual(await used(), [LIMIT, LIMIT]);
+    await sleep(200);
+    const [hc, hd] = served('/livekit/webhook').map((n, i) => n - h0[i]);
+    const [nc, nd] = served('/v1/sessions').map((n, i) => n - n0[i]);
+    console.log(`# limits: room_started + room_finished through nginx reached replica C ${hc}, D ${hd}; ` +
+      `the freed place and the 20 refused after it: C answered ${nc}, D ${nd}`);
+    assert.equal(hc + hd, 2);
+  } finally {
+    for (const a of clients) a.destroy();
+    await nginx.reload([A.port, B.port]);
+    // roomgate takes about 2 s to stop: the next scenarios need not wait for it (after() does)
+    stopping.push(Promise.all([C?.stop(), D?.stop()]).then(() => redis.stop()));
+  }
 }));
 
 test('throughput through nginx: one replica vs two (printed, not asserted)', track(async () => {
