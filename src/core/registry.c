@@ -66,6 +66,7 @@ typedef struct quser {
 	double tat;          /* GCRA: theoretical arrival time of the next session */
 	hold *holds;
 	size_t n_holds, cap_holds;
+	size_t n_kept;       /* holds left by the last prune */
 	char name[];
 } quser;
 
@@ -840,19 +841,24 @@ static void hold_drop(quser *u, size_t i)
 	u->holds[i] = u->holds[--u->n_holds];
 }
 
+static bool hold_valid(rg_registry *r, const hold *h, time_t now)
+{
+	room *rm = find(r, h->room);
+
+	return rm && rm->gen == h->gen && (rm->state == RG_ROOM_LIVE || h->until >= now);
+}
+
 /* Drops the holds that ended (room finished, or token expired before the
- * room went live); returns the room a hold names, if live. */
+ * room went live). */
 static void prune(rg_registry *r, quser *u, time_t now)
 {
 	for (size_t i = 0; i < u->n_holds;) {
-		room *rm = find(r, u->holds[i].room);
-		bool held = rm && rm->gen == u->holds[i].gen &&
-			    (rm->state == RG_ROOM_LIVE || u->holds[i].until >= now);
-		if (held)
+		if (hold_valid(r, &u->holds[i], now))
 			i++;
 		else
 			hold_drop(u, i);
 	}
+	u->n_kept = u->n_holds;
 }
 
 /* Seconds until one of u's holds may end by itself: a token expiring
@@ -915,6 +921,7 @@ rg_reserve rg_registry_reserve(rg_registry *r, const char *room_name, const char
 {
 	rg_reserve out = RG_RESERVED;
 	double period, tat;
+	bool known;
 	quser *u;
 	room *rm;
 
@@ -924,14 +931,25 @@ rg_reserve rg_registry_reserve(rg_registry *r, const char *room_name, const char
 		out = RG_RESERVE_NOMEM;
 		goto done;
 	}
-	prune(r, u, now);
-	for (size_t i = 0; i < u->n_holds; i++)
-		if (!strcmp(u->holds[i].room, room_name)) { /* held already: counts once */
-			if (until > u->holds[i].until)
+	/* a room the registry does not know (a new session's) is held by nobody */
+	known = find(r, room_name) != NULL;
+	for (size_t i = 0; known && i < u->n_holds; i++)
+		if (!strcmp(u->holds[i].room, room_name)) {
+			if (!hold_valid(r, &u->holds[i], now)) { /* an earlier session of it */
+				hold_drop(u, i);
+				break;
+			}
+			if (until > u->holds[i].until) /* held already: counts once */
 				u->holds[i].until = until;
 			out = RG_RESERVE_HELD;
 			goto done;
 		}
+	/* The holds that ended are dropped when the count matters, or when they
+	 * have doubled since the last time (a rule with no live_sessions): a
+	 * reservation does not look up every hold of a user each time. */
+	if ((lim->live_sessions && (long)u->n_holds >= lim->live_sessions) ||
+	    u->n_holds >= 2 * u->n_kept + 8)
+		prune(r, u, now);
 	if (lim->live_sessions && (long)u->n_holds >= lim->live_sessions) {
 		*retry_after = next_free(r, u, now);
 		out = RG_OVER_LIVE;

@@ -493,6 +493,40 @@ static void test_owner_record(void)
 	rg_registry_free(after);
 }
 
+/* A room the user held in an earlier session is a new session when asked
+ * again; holds that ended are dropped even under a rule that caps nothing
+ * but max_session (they do not pile up). */
+static void test_holds_end(void)
+{
+	rg_registry *r = rg_registry_new(0);
+	rg_limits one = {.live_sessions = 1}, none = {.max_session = 3600};
+	time_t now = 2000000;
+	char name[32];
+	rg_usage use;
+	long wait;
+
+	CHECK(rg_registry_reserve(r, "again", "ada", &one, now + 600, now, &wait, NULL) ==
+	      RG_RESERVED);
+	feed(r, "room_started", "again", "RM_A1", NULL);
+	feed(r, "room_finished", "again", "RM_A1", NULL);
+	CHECK(rg_registry_reserve(r, "again", "ada", &one, now + 600, now, &wait, &use) ==
+	      RG_RESERVED);
+	CHECK(rg_registry_reserve(r, "other", "ada", &one, now + 600, now, &wait, &use) ==
+	      RG_OVER_LIVE);
+	CHECK(use.live_sessions == 1);
+
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "r%d", i);
+		CHECK(rg_registry_reserve(r, name, "max", &none, now + 1, now, &wait, NULL) ==
+		      RG_RESERVED);
+		feed(r, "room_started", name, "RM_x", NULL);
+		feed(r, "room_finished", name, "RM_x", NULL);
+	}
+	rg_registry_usage(r, "max", &none, now, &use);
+	CHECK(use.live_sessions == 0);
+	rg_registry_free(r);
+}
+
 int main(void)
 {
 	test_lifecycle();
@@ -505,6 +539,7 @@ int main(void)
 	test_list_rooms_names();
 	test_dispatched();
 	test_owner_record();
+	test_holds_end();
 	test_ids();
 	test_bound();
 	CHECK_DONE();
