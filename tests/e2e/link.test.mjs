@@ -444,7 +444,7 @@ test('8. limits on a real server: the owner is recorded in the room\'s metadata,
   // C restarts (no Redis): it learns the session, its owner and its limit back from ListRooms.
   await C.stop();
   await C.start();
-  const listed = await waitFor(async () => (await sessions(C, tok)).find((x) => x.room_name === R), 5000,
+  const listed = await waitFor(async () => (await sessions(C, tok)).find((x) => x.room_name === R), 10000,
     `the restarted roomgate to list ${R} as dave's`);
   assert.equal(listed.room_name, R);
   const over = await C.request('POST', '/v1/sessions', { token: tok, body: { agents: ['support'] } });
