@@ -6,10 +6,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { imageConfig } from './image-config.mjs';
 import { randomBytes } from 'node:crypto';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -19,16 +20,6 @@ const COMPOSE = JSON.parse(process.env.COMPOSE_JSON || '["docker","compose"]');
 const HADOLINT = process.env.HADOLINT;
 if (!BIN) throw new Error('ROOMGATE_BIN is not set: run tests/deploy/check');
 const WORK = mkdtempSync(join(process.env.TMPDIR || tmpdir(), 'roomgate-deploy-'));
-
-// docker/config as the image holds it, its web_root (the image's /usr/share/roomgate/web, a copy
-// of web/) pointed at this checkout's web/: roomgate does not start on a web_root it cannot read.
-function imageConfig() {
-  const dir = join(WORK, 'config');
-  cpSync(D('config'), dir, { recursive: true });
-  const file = join(dir, 'roomgate.json');
-  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), web_root: join(REPO, 'web') }));
-  return file;
-}
 after(() => rmSync(WORK, { recursive: true, force: true }));
 
 const read = (p) => readFileSync(p, 'utf8');
@@ -227,7 +218,7 @@ test('docker/config/roomgate.json passes roomgate config check and listens on lo
 test('the compose config serves a session that dispatches the agent (roomgate on loopback)', async () => {
   const env = { ...process.env };
   delete env.LIVEKIT_URL; delete env.LIVEKIT_API_KEY; delete env.LIVEKIT_API_SECRET;
-  const proc = spawn(BIN, ['serve', '--config', imageConfig(), '--listen', '127.0.0.1:0'],
+  const proc = spawn(BIN, ['serve', '--config', imageConfig(WORK), '--listen', '127.0.0.1:0'],
     { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   try {

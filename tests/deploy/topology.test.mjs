@@ -6,10 +6,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync, rmSync, openSync, closeSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync, openSync, closeSync, existsSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { imageConfig } from './image-config.mjs';
 import net from 'node:net';
 import dgram from 'node:dgram';
 
@@ -17,16 +18,6 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const D = (...p) => join(REPO, 'docker', ...p);
 const WORK = mkdtempSync(join(process.env.TMPDIR || tmpdir(), 'roomgate-topology-'));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// docker/config as the image holds it, its web_root (the image's /usr/share/roomgate/web, a copy
-// of web/) pointed at this checkout's web/: roomgate does not start on a web_root it cannot read.
-function imageConfig() {
-  const dir = join(WORK, 'config');
-  cpSync(D('config'), dir, { recursive: true });
-  const file = join(dir, 'roomgate.json');
-  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), web_root: join(REPO, 'web') }));
-  return file;
-}
 const compose = readFileSync(D('compose.yaml'), 'utf8');
 const AGENT_NAME = compose.match(/^\s+AGENT_NAME:\s*(\S+)/m)[1];
 const agentRequire = createRequire(D('agent', 'package.json'));
@@ -126,7 +117,7 @@ before(async () => {
 
   // roomgate with docker/config/roomgate.json; LIVEKIT_URL from the environment, as compose sets it
   rg = new Proc('roomgate', process.env.ROOMGATE_BIN,
-    ['serve', '--config', imageConfig(), '--listen', `127.0.0.1:${rgPort}`],
+    ['serve', '--config', imageConfig(WORK), '--listen', `127.0.0.1:${rgPort}`],
     { env: { ...process.env, LIVEKIT_URL, LIVEKIT_API_KEY: 'devkey', LIVEKIT_API_SECRET: 'secret' } });
   const ev = await rg.waitFor((p) => p.lines().find((l) => l.event === 'listening'), 15000, '"listening"');
   RG = `http://127.0.0.1:${ev.port}`;
