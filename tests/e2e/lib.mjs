@@ -174,8 +174,9 @@ export class Roomgate {
   }
 
   /** The log lines (JSON) whose event is `event`. */
-  logEvents(event) {
-    return this.logs.flatMap((l) => { try { const e = JSON.parse(l); return e.event === event ? [e] : []; } catch { return []; } });
+  /** The JSON log lines of this event, from line `from` on (C.logs.length before a restart). */
+  logEvents(event, from = 0) {
+    return this.logs.slice(from).flatMap((l) => { try { const e = JSON.parse(l); return e.event === event ? [e] : []; } catch { return []; } });
   }
 }
 

@@ -30,6 +30,9 @@ const servers = names.map((agentName) => {
     port: 0,                      // health server on a free port
     production: false,            // no CPU-load gating, job processes spawned on demand
     loadFunc: async () => 0,      // a busy 2-core test machine must not mark us unavailable
+    // A job process starts node and loads the framework (10 s by default): on a 2-core machine
+    // running the sanitizer suite beside it, that took longer, and the job was dropped.
+    initializeProcessTimeout: 60_000,
     requestFunc: async (req) => {
       const job = req.job;
       write({
