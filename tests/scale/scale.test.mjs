@@ -184,6 +184,10 @@ class Nginx {
     // The reload is done when the old workers have exited.
     const end = Date.now() + 10000;
     while (Date.now() < end && before.some((p) => this.workers().includes(p))) await sleep(50);
+    // The old workers closed their idle keep-alive connections: a pooled socket the client
+    // had not seen close yet would carry the next request into a hang-up (seen once in CI).
+    tlsAgent?.destroy();
+    tlsAgent = agent();
   }
 
   workers() {
