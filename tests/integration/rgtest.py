@@ -409,6 +409,18 @@ class Server:
         with self._lock:
             return [o for o in self.logs if o is not None]
 
+    def wait_logs(self, event, count=1, timeout=5.0, where=None):
+        """The log objects of `event` (and `where(o)`), once there are `count`
+        of them or `timeout` seconds have passed: a line can reach stderr a
+        moment after the answer it belongs to (a busy or sanitized run)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [o for o in self.log_objects()
+                     if o.get("event") == event and (where is None or where(o))]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
     # -- HTTP ----------------------------------------------------------------
 
     @property

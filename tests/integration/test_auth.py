@@ -434,10 +434,7 @@ class ReloadClearsCacheTests(rgtest.RoomgateTestCase):
         os.remove(users)
         rgtest.add_user(users, "carol", "second-password")
         srv.proc.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 10
-        while not any(o.get("event") == "reloaded" for o in srv.log_objects()):
-            self.assertLess(time.monotonic(), deadline, "no reloaded event")
-            time.sleep(0.05)
+        self.assertTrue(srv.wait_logs("reloaded", timeout=10), "no reloaded event")
         r = srv.post("/token", {"room_name": "r"}, headers=rgtest.basic("carol", "first-password"))
         self.assertError(r, 401, "invalid_credentials")
         r = srv.post("/token", {"room_name": "r"}, headers=rgtest.basic("carol", "second-password"))

@@ -219,7 +219,7 @@ class QuotaTests(rgtest.RoomgateTestCase):
         self.assertEqual(self.srv.get("/v1/sessions", headers=self.auth("cy")).body["sessions"],
                          [])
         self.assertEqual(self.metric(ended), before + 1)
-        logged = [o for o in self.srv.log_objects() if o.get("event") == "session_limit_reached"]
+        logged = self.srv.wait_logs("session_limit_reached", where=lambda o: o.get("room") == room)
         self.assertTrue(any(o.get("room") == room and o.get("owner") == "cy"
                             and o.get("max_session") == 2 for o in logged), logged)
         # ended once, not every second after

@@ -125,13 +125,7 @@ class DevServer(rgtest.RoomgateTestCase):
 
     def test_access_log_names_the_user(self):
         self.srv.get("/v1/profiles", headers=self.auth)
-        deadline = time.monotonic() + 2
-        while time.monotonic() < deadline:
-            hits = [o for o in self.srv.log_objects()
-                    if o.get("event") == "access" and o.get("path") == "/v1/profiles"]
-            if hits:
-                break
-            time.sleep(0.05)
+        hits = self.srv.wait_logs("access", where=lambda o: o.get("path") == "/v1/profiles")
         self.assertTrue(hits)
         self.assertEqual(hits[-1]["user"], rgtest.DEV_USER)
         self.assertEqual(hits[-1]["status"], 200)

@@ -131,8 +131,7 @@ class SlowClients(rgtest.RoomgateTestCase):
                 # nothing left behind: service as usual
                 self.assertHealthy(srv)
                 self.assertToken(srv.post("/token", {}, headers=rgtest.bearer(token)))
-                lines = [o for o in srv.log_objects()
-                         if o and o.get("event") == "access" and o.get("status") == 408]
+                lines = srv.wait_logs("access", SLOW_SENDERS, where=lambda o: o.get("status") == 408)
                 self.assertEqual(len(lines), SLOW_SENDERS)
             finally:
                 rgtest.stop_checked(srv)
