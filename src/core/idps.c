@@ -4,30 +4,25 @@
  *
  * It goes over the current config's remote key sets (auth/jwks.c does the
  * fetching, discovery and scheduling of each), sleeps until the earliest is
- * due, and wakes early for a reload or for the stop. A provider that is down
+ * due, and wakes early for a reload or for the stop (a core/periodic.c
+ * loop). A provider that is down
  * delays the others by at most one fetch's timeout. A reload hands each key
  * set's keys to its successor first (same source), so SIGHUP never empties
  * them.
  */
-#include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "auth/jwks.h"
 #include "base/util.h"
 #include "core/idps.h"
+#include "core/periodic.h"
 
 struct rg_idps {
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	pthread_t thread;
-	bool running, stop;
-	atomic_bool stopping; /* cancels a fetch in flight */
+	pthread_mutex_t lock; /* cfg and keeper, for rg_idps_set_config */
 	rg_config_t *cfg;
-	unsigned long generation; /* configs seen */
+	rg_periodic *keeper; /* started by the first config with a remote key set */
 };
 
 static bool remote(const rg_config_t *cfg)
@@ -39,49 +34,25 @@ static bool remote(const rg_config_t *cfg)
 }
 
 /* One round: every key set that is due; returns when the next one is. */
-static time_t round_of(rg_idps *k, const rg_config_t *cfg)
+static time_t round_of(void *arg, const rg_config_t *cfg, const atomic_bool *stopping)
 {
 	time_t due = rg_now() + 3600;
 
-	for (size_t i = 0; i < cfg->auth.n_upstream && !atomic_load(&k->stopping); i++) {
+	(void)arg;
+	for (size_t i = 0; i < cfg->auth.n_upstream && !atomic_load(stopping); i++) {
 		rg_jwks *j = cfg->auth.upstream[i].jwks;
-		time_t t = j ? rg_jwks_tick(j, &k->stopping) : due;
+		time_t t = j ? rg_jwks_tick(j, stopping) : due;
 		if (t < due)
 			due = t;
 	}
 	return due;
 }
 
-static void *keeper(void *arg)
-{
-	rg_idps *k = arg;
-
-	pthread_mutex_lock(&k->lock);
-	while (!k->stop) {
-		rg_config_t *cfg = rg_config_ref(k->cfg);
-		unsigned long gen = k->generation;
-		struct timespec until = {0};
-		time_t due;
-
-		pthread_mutex_unlock(&k->lock);
-		due = round_of(k, cfg);
-		rg_config_free(cfg);
-		until.tv_sec = due;
-		pthread_mutex_lock(&k->lock);
-		while (!k->stop && k->generation == gen &&
-		       pthread_cond_timedwait(&k->wake, &k->lock, &until) != ETIMEDOUT)
-			;
-	}
-	pthread_mutex_unlock(&k->lock);
-	return NULL;
-}
-
 /* Under k->lock. */
 static void start(rg_idps *k)
 {
-	if (!k->running && !k->stop && remote(k->cfg) &&
-	    !pthread_create(&k->thread, NULL, keeper, k))
-		k->running = true;
+	if (!k->keeper && remote(k->cfg))
+		k->keeper = rg_periodic_start(k->cfg, round_of, k);
 }
 
 rg_idps *rg_idps_new(rg_config_t *cfg)
@@ -91,7 +62,6 @@ rg_idps *rg_idps_new(rg_config_t *cfg)
 	if (!k)
 		return NULL;
 	pthread_mutex_init(&k->lock, NULL);
-	pthread_cond_init(&k->wake, NULL);
 	k->cfg = rg_config_ref(cfg);
 	pthread_mutex_lock(&k->lock);
 	start(k);
@@ -103,15 +73,8 @@ void rg_idps_free(rg_idps *k)
 {
 	if (!k)
 		return;
-	atomic_store(&k->stopping, true);
-	pthread_mutex_lock(&k->lock);
-	k->stop = true;
-	pthread_cond_broadcast(&k->wake);
-	pthread_mutex_unlock(&k->lock);
-	if (k->running)
-		pthread_join(k->thread, NULL);
+	rg_periodic_stop(k->keeper); /* a fetch in flight gives up */
 	rg_config_free(k->cfg);
-	pthread_cond_destroy(&k->wake);
 	pthread_mutex_destroy(&k->lock);
 	free(k);
 }
@@ -142,9 +105,10 @@ void rg_idps_set_config(rg_idps *k, rg_config_t *cfg)
 			rg_jwks_adopt(up->jwks, was);
 	}
 	k->cfg = cfg;
-	k->generation++;
-	start(k);
-	pthread_cond_broadcast(&k->wake);
+	if (k->keeper)
+		rg_periodic_set_config(k->keeper, cfg);
+	else
+		start(k);
 	pthread_mutex_unlock(&k->lock);
 	rg_config_free(old);
 }

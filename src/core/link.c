@@ -6,10 +6,11 @@
  * inline. Because webhooks can be lost, a reconciler thread asks ListRooms
  * at start (every 5 s until it first succeeds) and then every
  * livekit.reconcile_interval, corrects the registry and logs each
- * correction. The room-exists check costs no call for a room the registry
- * knows; an unknown room costs one, whose answer is remembered.
+ * correction. A ticker thread ends the sessions past their max_session and
+ * records new sessions' owners, every second (both threads are
+ * core/periodic.c loops). The room-exists check costs no call for a room the
+ * registry knows; an unknown room costs one, whose answer is remembered.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "core/link.h"
+#include "core/periodic.h"
 #include "livekit/owner.h"
 #include "livekit/webhook.h"
 
@@ -27,13 +29,9 @@
 #define RETRY_UNSYNCED 5   /* seconds between reconciliations until one succeeds */
 
 struct rg_link {
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	pthread_t thread, ticker_thread;
-	bool running, ticker_running, stop;
+	rg_periodic *reconciler, *ticker; /* NULL without background threads */
 	bool reconcile_failing, end_failing, record_failing; /* each its own thread's */
-	atomic_bool stopping; /* cancels a reconciliation in flight */
-	rg_config_t *cfg;
+	atomic_bool stopping; /* cancels a reconciliation or a listen in flight */
 	rg_registry *reg;
 	rg_shared *shared;    /* state.redis_url, or NULL */
 	pthread_t listener;
@@ -196,45 +194,20 @@ static void outage(bool *failing, rg_err rc, const rg_error *err, const char *fa
 	*failing = rc != RG_OK;
 }
 
-/* Runs `step` until the link stops; each step says how many seconds to
- * wait before the next (a new config wakes it early). */
-static void run(rg_link *l, long (*step)(rg_link *l, const rg_config_t *cfg))
+/* Every reconcile_interval (sooner while never synced). The link's own
+ * `stopping` cancels it: rg_link_free sets it before stopping the thread. */
+static time_t reconcile_step(void *arg, const rg_config_t *cfg, const atomic_bool *stopping)
 {
-	pthread_mutex_lock(&l->lock);
-	while (!l->stop) {
-		rg_config_t *cfg = rg_config_ref(l->cfg);
-		struct timespec until;
-		long wait;
-
-		pthread_mutex_unlock(&l->lock);
-		wait = step(l, cfg);
-		rg_config_free(cfg);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += wait;
-		pthread_mutex_lock(&l->lock);
-		while (!l->stop && pthread_cond_timedwait(&l->wake, &l->lock, &until) != ETIMEDOUT)
-			if (l->cfg != cfg)
-				break;
-	}
-	pthread_mutex_unlock(&l->lock);
-}
-
-static long reconcile_step(rg_link *l, const rg_config_t *cfg)
-{
+	rg_link *l = arg;
 	long every = cfg->livekit.reconcile_interval;
 	rg_error err = {0};
 
+	(void)stopping;
 	if (every <= 0)
-		return 3600;
+		return rg_now() + 3600;
 	outage(&l->reconcile_failing, rg_link_reconcile(l, &cfg->livekit, &err), &err,
 	       "reconcile_failed", "reconcile_recovered");
-	return !atomic_load(&l->synced) && every > RETRY_UNSYNCED ? RETRY_UNSYNCED : every;
-}
-
-static void *reconciler(void *arg)
-{
-	run(arg, reconcile_step);
-	return NULL;
+	return rg_now() + (!atomic_load(&l->synced) && every > RETRY_UNSYNCED ? RETRY_UNSYNCED : every);
 }
 
 /* Ends the live rooms past their rule's max_session (DeleteRoom), once per
@@ -305,22 +278,19 @@ rg_err rg_link_record_owners(rg_link *l, const rg_livekit *lk, rg_error *err)
 
 /* Every second: rooms past max_session are ended, new sessions' owners
  * recorded. */
-static long tick_step(rg_link *l, const rg_config_t *cfg)
+static time_t tick_step(void *arg, const rg_config_t *cfg, const atomic_bool *stopping)
 {
+	rg_link *l = arg;
 	rg_error err = {0};
+
+	(void)stopping;
 
 	outage(&l->end_failing, rg_link_enforce(l, &cfg->livekit, &err), &err,
 	       "session_end_failed", NULL);
 	memset(&err, 0, sizeof(err));
 	outage(&l->record_failing, rg_link_record_owners(l, &cfg->livekit, &err), &err,
 	       "owner_record_failed", NULL);
-	return 1;
-}
-
-static void *ticker(void *arg)
-{
-	run(arg, tick_step);
-	return NULL;
+	return rg_now() + 1;
 }
 
 rg_link *rg_link_new(rg_config_t *cfg, bool background)
@@ -339,13 +309,10 @@ rg_link *rg_link_new(rg_config_t *cfg, bool background)
 		free(l);
 		return NULL;
 	}
-	pthread_mutex_init(&l->lock, NULL);
-	pthread_cond_init(&l->wake, NULL);
-	l->cfg = rg_config_ref(cfg);
-	if (background && !pthread_create(&l->thread, NULL, reconciler, l))
-		l->running = true;
-	if (background && !pthread_create(&l->ticker_thread, NULL, ticker, l))
-		l->ticker_running = true;
+	if (background) {
+		l->reconciler = rg_periodic_start(cfg, reconcile_step, l);
+		l->ticker = rg_periodic_start(cfg, tick_step, l);
+	}
 	if (background && l->shared && !pthread_create(&l->listener, NULL, listener, l))
 		l->listening = true;
 	else if (l->shared)
@@ -358,35 +325,20 @@ void rg_link_free(rg_link *l)
 	if (!l)
 		return;
 	atomic_store(&l->stopping, true);
-	pthread_mutex_lock(&l->lock);
-	l->stop = true;
-	pthread_cond_broadcast(&l->wake);
-	pthread_mutex_unlock(&l->lock);
-	if (l->running)
-		pthread_join(l->thread, NULL);
-	if (l->ticker_running)
-		pthread_join(l->ticker_thread, NULL);
+	rg_periodic_stop(l->reconciler);
+	rg_periodic_stop(l->ticker);
 	if (l->listening)
 		pthread_join(l->listener, NULL);
 	rg_shared_free(l->shared);
-	rg_config_free(l->cfg);
 	rg_registry_free(l->reg);
-	pthread_cond_destroy(&l->wake);
-	pthread_mutex_destroy(&l->lock);
 	free(l);
 }
 
 void rg_link_set_config(rg_link *l, rg_config_t *cfg)
 {
-	rg_config_t *old;
-
-	rg_config_ref(cfg);
-	pthread_mutex_lock(&l->lock);
-	old = l->cfg;
-	l->cfg = cfg;
-	pthread_cond_broadcast(&l->wake); /* the interval or the server may have changed */
-	pthread_mutex_unlock(&l->lock);
-	rg_config_free(old);
+	/* the interval or the server may have changed: both run again now */
+	rg_periodic_set_config(l->reconciler, cfg);
+	rg_periodic_set_config(l->ticker, cfg);
 }
 
 rg_err rg_link_room_live(rg_link *l, const rg_livekit *lk, const char *room, bool *live,
