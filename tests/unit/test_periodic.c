@@ -43,6 +43,17 @@ static time_t step(void *arg, const rg_config_t *cfg, const atomic_bool *stoppin
 	return rg_now() + 3600; /* only a config or the stop brings the next run */
 }
 
+/* A run over `cfg` that holds until `hold` is cleared or the stop; true once
+ * it is running. */
+static bool held_run(rg_periodic *p, rg_config_t *cfg)
+{
+	atomic_store(&hold, true);
+	rg_periodic_set_config(p, cfg);
+	for (int i = 0; i < 600 && !atomic_load(&in_step); i++)
+		nap();
+	return atomic_load(&in_step);
+}
+
 int main(void)
 {
 	rg_config_t *a = NULL, *b = NULL;
@@ -63,22 +74,14 @@ int main(void)
 
 	/* A config set while the step runs: the next run is at once, over it
 	 * (not an hour later, as the step asked). */
-	atomic_store(&hold, true);
-	rg_periodic_set_config(p, a);
-	for (int i = 0; i < 600 && !atomic_load(&in_step); i++)
-		nap();
-	CHECK(atomic_load(&in_step));
+	CHECK(held_run(p, a));
 	rg_periodic_set_config(p, b);
 	atomic_store(&hold, false);
 	CHECK(runs_reach(4));
 	CHECK(atomic_load(&seen) == b);
 
 	/* The stop reaches a step in flight. */
-	atomic_store(&hold, true);
-	rg_periodic_set_config(p, a);
-	for (int i = 0; i < 600 && !atomic_load(&in_step); i++)
-		nap();
-	CHECK(atomic_load(&in_step));
+	CHECK(held_run(p, a));
 	rg_periodic_stop(p); /* returns: the step gave up */
 	CHECK(atomic_load(&saw_stopping));
 	CHECK(atomic_load(&runs) == 5);
