@@ -207,8 +207,13 @@ export async function disposeRtc() {
   if (rtc) await rtc.dispose();
 }
 
+/** How long an agent may take to join once its job is requested: the worker starts a job
+ *  process (node and the agents framework), a second or two on a quiet machine; 17 s were seen
+ *  on 2 cores running the sanitizer suite beside it. Only waits for agents use it. */
+export const AGENT_JOIN_MS = 60000;
+
 /** Waits until a remote participant whose identity starts with `prefix` is in `room`. */
-export function waitForParticipant(room, prefix, timeoutMs = 20000) {
+export function waitForParticipant(room, prefix, timeoutMs = AGENT_JOIN_MS) {
   return waitFor(() => [...room.remoteParticipants.keys()].find((id) => id.startsWith(prefix)),
     timeoutMs, `participant ${prefix}* in room ${room.name}`);
 }
