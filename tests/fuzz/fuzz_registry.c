@@ -1,16 +1,53 @@
 /* Fuzz target: the live-room registry fed whatever a signed webhook body or
  * a ListRooms answer could hold (events, out of order, repeated; room lists),
  * with claims and session listings in between. One registry lives across
- * inputs (so that state piles up), renewed every 4096 inputs. */
+ * inputs (so that state piles up), renewed every 4096 inputs.
+ *
+ * A room list's owners are what the link would hand over: each room's
+ * metadata read as an owner record (livekit/owner.c: fuzzed text, which must
+ * also pass its MAC), and, for a room with a "fuzz_owner" field, a record
+ * made under the same secret from that owner and the room's "agents" and
+ * "max_session", so that adoption runs on valid records of any content. */
+#include <stdlib.h>
+
 #include "core/registry.h"
 #include "fuzz_common.h"
+#include "livekit/owner.h"
+
+#define SECRET "fuzz-secret"
+
+/* The owners of a ListRooms answer, by room name. */
+static json_t *owners_of(const json_t *rooms)
+{
+	json_t *owners = json_object(), *info;
+	size_t i;
+
+	json_array_foreach(rooms, i, info) {
+		const char *name = json_string_value(json_object_get(info, "name"));
+		const char *owner = json_string_value(json_object_get(info, "fuzz_owner"));
+		char *made = NULL;
+		json_t *rec;
+
+		if (!name)
+			continue;
+		if (owner)
+			made = rg_owner_record(SECRET, name, owner, json_object_get(info, "agents"),
+					       (long)json_integer_value(json_object_get(info, "max_session")));
+		rec = rg_owner_read(SECRET, name,
+				    made ? made : json_string_value(json_object_get(info, "metadata")));
+		free(made);
+		if (rec)
+			json_object_set_new(owners, name, rec);
+	}
+	return owners;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static rg_registry *reg;
 	static unsigned runs;
-	json_t *v, *out;
+	json_t *v, *out, *owners;
 	const char *room;
 
 	if (!reg || ++runs % 4096 == 0) {
@@ -20,7 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!(v = json_loadb((const char *)data, size, 0, NULL)))
 		return 0;
 	if (json_is_array(v)) {
-		json_decref(rg_registry_reconcile(reg, v, rg_registry_mark(reg)));
+		owners = owners_of(v);
+		json_decref(rg_registry_reconcile(reg, v, owners, rg_registry_mark(reg)));
+		json_decref(owners);
 	} else {
 		rg_registry_event(reg, v);
 		room = json_string_value(json_object_get(json_object_get(v, "room"), "name"));
