@@ -139,24 +139,6 @@ static void log_corrections(rg_link *l, const json_t *fixed, bool first, size_t 
 	atomic_fetch_add(&l->corrections, n);
 }
 
-/* The owners the listed rooms' metadata records (verified), by room. */
-static json_t *listed_owners(const rg_livekit *lk, const json_t *rooms)
-{
-	json_t *owners = json_object(), *info;
-	size_t i;
-
-	json_array_foreach(rooms, i, info) {
-		const char *name = rg_json_str(info, "name");
-		json_t *rec = rg_owner_read(lk->api_secret, name ? name : "",
-					    rg_json_str(info, "metadata"));
-		if (rec && name)
-			json_object_set_new(owners, name, rec);
-		else
-			json_decref(rec);
-	}
-	return owners;
-}
-
 rg_err rg_link_reconcile(rg_link *l, const rg_livekit *lk, rg_error *err)
 {
 	uint64_t mark = rg_registry_mark(l->reg);
@@ -168,7 +150,7 @@ rg_err rg_link_reconcile(rg_link *l, const rg_livekit *lk, rg_error *err)
 		atomic_fetch_add(&l->reconcile_failures, 1);
 		return rc;
 	}
-	owners = listed_owners(lk, rooms);
+	owners = rg_owner_read_rooms(lk->api_secret, rooms);
 	fixed = owners ? rg_registry_reconcile(l->reg, rooms, owners, mark) : NULL;
 	json_decref(owners);
 	if (!fixed) {

@@ -83,3 +83,21 @@ out:
 	json_decref(doc);
 	return out;
 }
+
+json_t *rg_owner_read_rooms(const char *secret, const json_t *rooms)
+{
+	json_t *owners = json_object(), *info;
+	size_t i;
+
+	if (!owners)
+		return NULL;
+	json_array_foreach(rooms, i, info) {
+		const char *name = json_string_value(json_object_get(info, "name"));
+		json_t *rec = name ? rg_owner_read(secret, name,
+						   json_string_value(json_object_get(info, "metadata")))
+				   : NULL;
+		if (rec)
+			json_object_set_new(owners, name, rec);
+	}
+	return owners;
+}

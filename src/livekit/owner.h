@@ -22,5 +22,8 @@ char *rg_owner_record(const char *secret, const char *room, const char *owner,
  * its MAC verifies: {"owner","agents"?,"max_session"?} (new reference);
  * NULL otherwise. */
 json_t *rg_owner_read(const char *secret, const char *room, const char *metadata);
+/* The owners a ListRooms answer's metadata records (rg_owner_read of each
+ * room's "metadata"), by room name: a new object (NULL if out of memory). */
+json_t *rg_owner_read_rooms(const char *secret, const json_t *rooms);
 
 #endif
