@@ -5,10 +5,9 @@
  * It goes over the current config's remote key sets (auth/jwks.c does the
  * fetching, discovery and scheduling of each), sleeps until the earliest is
  * due, and wakes early for a reload or for the stop (a core/periodic.c
- * loop). A provider that is down
- * delays the others by at most one fetch's timeout. A reload hands each key
- * set's keys to its successor first (same source), so SIGHUP never empties
- * them.
+ * loop). A provider that is down delays the others by at most one fetch's
+ * timeout. A reload hands each key set's keys to its successor first (same
+ * source), so SIGHUP never empties them.
  */
 #include <pthread.h>
 #include <stdlib.h>
