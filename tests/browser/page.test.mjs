@@ -35,6 +35,10 @@ import {
 
 let roomgate;        // startRoomgate(): the child process and its log
 let base;            // http://127.0.0.1:PORT
+// The page also lists sessions (GET) after sign-in and after each change: a wait for the
+// answer to Start session must name the method.
+const sessionsPost = (r) => r.url() === `${base}/v1/sessions` && r.request().method() === 'POST';
+const sessionsGet = (r) => r.url() === `${base}/v1/sessions` && r.request().method() === 'GET';
 let livekitPort;     // a loopback port with no LiveKit server
 let browser;         // openBrowser(): context, page, watch
 let page;
@@ -143,7 +147,7 @@ test('start a session with language=fr: room, agents and token on screen match t
   await page.fill('.meta-row .meta-key', 'language');
   await page.fill('.meta-row .meta-value', 'fr');
   await page.fill('#participant-name', 'Browser Test');
-  const response = page.waitForResponse((r) => r.url().endsWith('/v1/sessions') && r.request().method() === 'POST');
+  const response = page.waitForResponse(sessionsPost);
   await page.click('#start-session');
   const res = await response;
   assert.equal(res.status(), 201);
@@ -294,7 +298,7 @@ test('sign in by pasting a bearer token; a bad one is refused readably', async (
   await page.locator('.profile[data-profile="assistant"]').waitFor();
   assert.match(await page.textContent('#who-meta'), /via session/);
   // And the session works with it.
-  const response = page.waitForResponse((r) => r.url().endsWith('/v1/sessions'));
+  const response = page.waitForResponse(sessionsPost);
   await page.click('#start-session');
   assert.equal((await response).status(), 201);
   await page.locator('#result').waitFor({ state: 'visible' });
@@ -321,7 +325,7 @@ test('another agent name (policy allows any): keyboard selects it; the token dis
   await alert.waitFor({ state: 'visible' });
   assert.match(await alert.innerText(), /The field "topic" is set twice\./);
   await page.click('.meta-row:nth-child(2) button[aria-label="Remove field"]');
-  const response = page.waitForResponse((r) => r.url().endsWith('/v1/sessions'));
+  const response = page.waitForResponse(sessionsPost);
   await page.click('#start-session');
   const res = await response;
   assert.equal(res.status(), 201);
@@ -336,8 +340,6 @@ test('another agent name (policy allows any): keyboard selects it; the token dis
 });
 
 let live; // { room, info }: the session made live by webhooks
-const sessionsGet = (r) => r.url() === `${base}/v1/sessions` && r.request().method() === 'GET';
-
 test('live sessions: a session shows up once LiveKit reports its room, with participants and agents', async () => {
   const card = page.locator('#sessions-card');
   assert.equal(await card.locator('h2').innerText(), 'Your live sessions');
@@ -348,7 +350,7 @@ test('live sessions: a session shows up once LiveKit reports its room, with part
 
   // Start one through the page; the page refreshes the list right after.
   await page.check('.profile[data-profile="assistant"] input[type=radio]');
-  const created = page.waitForResponse((r) => r.url().endsWith('/v1/sessions') && r.request().method() === 'POST');
+  const created = page.waitForResponse(sessionsPost);
   const listed = page.waitForResponse(sessionsGet);
   await page.click('#start-session');
   const res = await created;
